@@ -1,0 +1,34 @@
+# Quick start: `make chat` talks to the example bot; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install chat test lint test-pythons bench clean
+
+$(STAMP): pyproject.toml chatbotmaker_core/pyproject.toml chatbotmaker_dev/pyproject.toml chatbotmaker_facebook/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e './chatbotmaker_core[postgres]' -e ./chatbotmaker_dev -e ./chatbotmaker_facebook --group dev
+	touch $(STAMP)
+
+install: $(STAMP)
+
+chat: $(STAMP)
+	cd examples/pizza && ../../$(BIN)/chatbotmaker chat
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest
+
+# The suite under the oldest and newest Python that pyenv offers (3.10+), each in its own venv.
+test-pythons:
+	@for v in $$(scripts/pythons); do \
+		echo "== Python $$v"; \
+		$(MAKE) --no-print-directory test PYTHON=$$v VENV=.venv-$$(basename $$(dirname $$(dirname $$v))) || exit 1; \
+	done
+
+clean:
+	rm -rf .venv .venv-* .pytest_cache .ruff_cache

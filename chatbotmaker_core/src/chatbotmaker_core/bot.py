@@ -1,0 +1,166 @@
+"""The ``Bot``: messenger, dispatcher and database wired together, one turn per message."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .database import Database
+from .dispatcher import Dispatcher
+from .errors import ConfigError, UnknownStateError, suggest
+from .message import Message, Reply
+from .messenger import Messenger
+from .outbox import RetryPolicy, deliver
+from .turn import HandlerFailed, Turn
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ERROR_MESSAGE = "Sorry, something went wrong on our side. Please try again."
+
+#: [bot] option -> (type, default)
+BOT_OPTIONS: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "initial_state": (str, "welcome"),
+    "error_message": (str, DEFAULT_ERROR_MESSAGE),
+    "mode": (str, "inline"),
+    "send_attempts": (int, RetryPolicy.attempts),
+    "send_backoff": ((int, float), RetryPolicy.backoff),
+    "send_max_backoff": ((int, float), RetryPolicy.max_backoff),
+    "send_deadline": ((int, float), RetryPolicy.deadline),
+}
+MODES = ("inline", "queued")
+
+
+@dataclass
+class TurnResult:
+    """What :meth:`Bot.handle` did with one message."""
+
+    message: Message
+    handled: bool = False
+    duplicate: bool = False
+    error: BaseException | None = None
+    replies: list[Reply] = field(default_factory=list)
+    sent: int = 0
+
+
+class Bot:
+    """A chat bot: ``Bot(config, messenger, dispatcher, database)``.
+
+    ``config`` holds the ``[bot]`` table's options (may be ``{}``): ``initial_state``,
+    ``error_message`` (``""`` sends none), ``mode`` and the ``send_*`` retry settings.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None,
+        messenger: Messenger,
+        dispatcher: Dispatcher,
+        database: Database,
+    ) -> None:
+        self.config = dict(config or {})
+        self.messenger = messenger
+        self.dispatcher = dispatcher
+        self.database = database
+        options = _bot_options(self.config)
+        self.initial_state: str = options["initial_state"]
+        self.error_message: str = options["error_message"]
+        self.mode: str = options["mode"]
+        self.retry_policy = RetryPolicy(
+            attempts=options["send_attempts"],
+            backoff=options["send_backoff"],
+            max_backoff=options["send_max_backoff"],
+            deadline=options["send_deadline"],
+        )
+        try:
+            dispatcher.check_state(self.initial_state)
+        except UnknownStateError as error:
+            raise ConfigError(f"[bot] initial_state: {error}") from None
+        if self.mode == "queued" and database.engine.dialect.name != "postgresql":
+            raise ConfigError(
+                f"[bot] mode = 'queued' needs PostgreSQL, but the database is "
+                f"{database.engine.dialect.name}; use mode = 'inline' or a postgresql URL"
+            )
+        if self.mode == "queued":
+            raise ConfigError(
+                "[bot] mode = 'queued' is not available in this version; use 'inline'"
+            )
+
+    @classmethod
+    def from_config(cls, source: str | Path | Mapping[str, Any]) -> Bot:
+        """Build a bot from a TOML file (path) or a dict of the same shape."""
+        from .config import build_bot
+
+        return build_bot(source)
+
+    def user_handle(self, user_id: str, user_input: str) -> str:
+        """The 0.0.13 entry point: handle one text message from ``user_id``."""
+        self.handle(Message(user_id=str(user_id), text=user_input))
+        return f"{user_id}'s request has been handled"
+
+    def handle(self, message: Message) -> TurnResult:
+        """Handle one message: one atomic turn, then its replies in order."""
+        result = TurnResult(message)
+        self.messenger.turn_started(message.user_id)
+        turn = Turn(self, message)
+        try:
+            result.duplicate = not turn.run()
+        except HandlerFailed as failure:
+            log.error(
+                "handler failed for user %s in state %r; turn rolled back",
+                message.user_id,
+                failure.state,
+                exc_info=failure.error,
+            )
+            result.error = failure.error
+            self._mark_handled(message)
+            if self.error_message:
+                result.replies = [Reply(self.error_message)]
+        else:
+            result.handled = not result.duplicate
+            result.replies = turn.replies
+        if result.duplicate:
+            log.info("message %s of user %s already handled", message.message_id, message.user_id)
+        elif result.replies:
+            result.sent = deliver(
+                self.messenger, self.database, message.user_id, result.replies, self.retry_policy
+            )
+        return result
+
+    def _mark_handled(self, message: Message) -> None:
+        """Record a failed message's id so a redelivery does not fail (and apologise) again."""
+        if message.message_id is None:
+            return
+        with self.database.engine.begin() as conn:
+            self.database.store.claim_message(conn, message.message_id)
+
+
+def _bot_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    problems = []
+    options = {key: default for key, (_, default) in BOT_OPTIONS.items()}
+    for key, value in config.items():
+        if key not in BOT_OPTIONS:
+            hint = suggest(key, BOT_OPTIONS)
+            problems.append(
+                f"[bot] unknown option {key!r}"
+                + (f" (did you mean {hint!r}?)" if hint else f"; known: {', '.join(BOT_OPTIONS)}")
+            )
+            continue
+        expected = BOT_OPTIONS[key][0]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            problems.append(f"[bot] {key} must be {_type_name(expected)}, got {value!r}")
+            continue
+        options[key] = value
+    if options["mode"] not in MODES:
+        problems.append(f"[bot] mode must be one of {', '.join(MODES)}, got {options['mode']!r}")
+    if problems:
+        raise ConfigError("; ".join(problems), problems)
+    return options
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join(
+        {"str": "a string", "int": "an integer", "float": "a number"}[t.__name__] for t in types
+    )

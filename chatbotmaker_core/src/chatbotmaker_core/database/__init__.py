@@ -1,0 +1,108 @@
+"""The ``Database`` component: an engine, the ORM classes and the turn's Core statements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import Connection, engine_from_config, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Models, add_relationship, models_for, new_base
+from .sqlite import configure_sqlite
+from .store import Store
+
+__all__ = ["Database", "add_relationship"]
+
+
+class Database:
+    """Users, their state and arguments, on any SQLAlchemy URL.
+
+    ``config`` is an ``engine_from_config`` dict (``{"sqlalchemy.url": "sqlite:///bot.db"}``)
+    or a URL string. ``base`` is the application's declarative base when it has tables of its
+    own; ours are added to it, and ``create_all`` creates both.
+    """
+
+    def __init__(self, config: Mapping[str, Any] | str, base: Any = None) -> None:
+        options = {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
+        options.setdefault("sqlalchemy.pool_pre_ping", True)
+        self.engine = engine_from_config(options, prefix="sqlalchemy.")
+        if self.engine.dialect.name == "sqlite":
+            configure_sqlite(self.engine)
+        self.base = new_base() if base is None else base
+        self.models: Models = models_for(self.base)
+        self.user_class = self.models.User
+        self.argument_class = self.models.Argument
+        self.base.metadata.create_all(self.engine)
+        self.session_maker = sessionmaker(bind=self.engine)
+        self.store = Store(self.engine, self.models)
+        self._session: ContextVar[Session | None] = ContextVar("chatbotmaker_session", default=None)
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def session(self) -> Session | None:
+        """The ORM session of the turn running in this context (``None`` outside a turn).
+
+        Objects a handler adds to it commit, or roll back, with the turn.
+        """
+        return self._session.get()
+
+    @contextmanager
+    def turn_session(self, conn: Connection) -> Iterator[Session]:
+        """An ORM session joined to the turn's connection and transaction."""
+        session = Session(bind=conn, autoflush=True, expire_on_commit=False)
+        token = self._session.set(session)
+        try:
+            yield session
+        finally:
+            self._session.reset(token)
+            session.close()
+
+    # -- the 0.0.13 API, for scripts that manage their own session --------------------------
+
+    def create_session(self) -> Session:
+        session = self.session_maker()
+        self._session.set(session)
+        return session
+
+    def close_session(self, commit: bool = True) -> None:
+        session = self._session.get()
+        if session is None:
+            raise RuntimeError("close_session() called but no session is open")
+        if commit:
+            session.commit()
+        session.close()
+        self._session.set(None)
+
+    # -- reading, for tests, tools and operators ---------------------------------------------
+
+    def get_user(self, fb_id: str) -> Any:
+        """The user with this platform id, detached, or ``None``."""
+        with self.session_maker() as session:
+            user = session.scalars(
+                select(self.user_class).where(self.user_class.fb_id == fb_id)
+            ).first()
+            if user is not None:
+                session.expunge(user)
+            return user
+
+    def get_arguments(self, fb_id: str) -> dict[str, Any]:
+        """All arguments of a user, as a dict."""
+        users, arguments = self.user_class.__table__, self.argument_class.__table__
+        query = (
+            select(arguments.c.name, arguments.c.value)
+            .join(users, users.c.id == arguments.c.user_id)
+            .where(users.c.fb_id == fb_id)
+        )
+        with self.engine.connect() as conn:
+            return {name: value for name, value in conn.execute(query)}
+
+    def dispose(self) -> None:
+        """Close every pooled connection (at shutdown, or after fork)."""
+        self.engine.dispose()

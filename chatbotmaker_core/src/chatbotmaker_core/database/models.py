@@ -1,0 +1,101 @@
+"""The ORM classes: the seed's ``users`` and ``arguments`` tables, plus our bookkeeping.
+
+They are built per declarative base so an application can pass its own base (with its own
+tables and foreign keys to ``users.id``), as in 0.0.13.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, relationship
+
+from ..user import UserMixin
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Models:
+    User: Any
+    Argument: Any
+    HandledMessage: Any
+    DeliveryFailure: Any
+
+
+def new_base() -> type:
+    return type("Base", (DeclarativeBase,), {})
+
+
+def models_for(base: Any) -> Models:
+    """Our ORM classes on ``base``, defined on first call: ``models_for(Base).User``."""
+    existing = base.__dict__.get("_chatbotmaker_models")
+    if existing is not None:
+        return existing
+
+    class User(UserMixin, base):
+        """A platform user: ``fb_id`` is the platform's id, ``state`` the state it is in."""
+
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        fb_id = Column(String(255), nullable=False, unique=True, index=True)
+        state = Column(String(255), nullable=False)
+        arguments = relationship("Argument", back_populates="user", lazy="dynamic")
+
+        def __init__(self, fb_id: str | None = None, state: str = "welcome", **kwargs: Any):
+            super().__init__(fb_id=fb_id, state=state, **kwargs)
+
+    class Argument(base):
+        """A per-user key/value pair; values are JSON (str, numbers, lists, dicts...)."""
+
+        __tablename__ = "arguments"
+        __table_args__ = (UniqueConstraint("user_id", "name", name="uq_arguments_user_name"),)
+        id = Column(Integer, primary_key=True)
+        name = Column(String(255), nullable=False)
+        value = Column(JSON)
+        user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+        user = relationship("User", uselist=False, back_populates="arguments")
+
+        def __init__(self, name: str | None = None, value: Any = None, **kwargs: Any):
+            super().__init__(name=name, value=value, **kwargs)
+
+    class HandledMessage(base):
+        """Platform message ids already handled: a redelivery finds its id here."""
+
+        __tablename__ = "chatbotmaker_handled_messages"
+        message_id = Column(String(255), primary_key=True)
+        handled_at = Column(DateTime(timezone=True), nullable=False, default=_now)
+
+    class DeliveryFailure(base):
+        """Replies that could not be delivered, for an operator to look at."""
+
+        __tablename__ = "chatbotmaker_delivery_failures"
+        id = Column(Integer, primary_key=True)
+        user_id = Column(String(255), nullable=False, index=True)
+        text = Column(Text, nullable=False)
+        error = Column(Text, nullable=False)
+        code = Column(String(64))
+        failed_at = Column(DateTime(timezone=True), nullable=False, default=_now)
+
+    models = Models(User, Argument, HandledMessage, DeliveryFailure)
+    base._chatbotmaker_models = models
+    return models
+
+
+def add_relationship(class_to_add: Any, name: str, value: Any) -> None:
+    """Add a relationship (or any attribute) ``name`` to a model class, as in 0.0.13."""
+    setattr(class_to_add, name, value)

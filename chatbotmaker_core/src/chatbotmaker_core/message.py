@@ -1,0 +1,59 @@
+"""What flows through a bot: one incoming :class:`Message`, the outgoing :class:`Reply`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Message:
+    """One incoming event from a platform user.
+
+    ``text`` is what the state's ``func`` receives as ``user_input``: the text typed, or the
+    payload of a quick reply or postback. ``message_id`` is the platform's id, used to skip a
+    redelivered message; ``None`` (the terminal, ``user_handle``) disables that check.
+    """
+
+    user_id: str
+    text: str | None
+    message_id: str | None = None
+    kind: str = "text"
+    payload: str | None = None
+    attachments: tuple[Any, ...] = ()
+    timestamp: int | None = None
+    raw: Any = None
+
+
+@dataclass(frozen=True)
+class QuickReply:
+    """A suggested answer shown as a chip; tapping it sends ``payload`` (default: the title)."""
+
+    title: str
+    payload: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A postback button (``payload``) or a link button (``url``)."""
+
+    title: str
+    payload: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message queued by a handler and delivered after the turn commits."""
+
+    text: str
+    quick_replies: tuple[QuickReply, ...] = ()
+    buttons: tuple[Button, ...] = ()
+
+    def as_plain_text(self) -> str:
+        """The reply for a messenger without quick replies or buttons: options as a list."""
+        options = [q.title for q in self.quick_replies] + [b.title for b in self.buttons]
+        if not options:
+            return self.text
+        lines = [self.text] + [f"  {i}. {title}" for i, title in enumerate(options, 1)]
+        return "\n".join(lines)

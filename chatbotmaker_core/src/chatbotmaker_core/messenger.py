@@ -1,0 +1,55 @@
+"""The messenger interface: how a bot talks back to the platform."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .message import Reply
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+
+    from .bot import Bot
+
+
+class Messenger:
+    """Base class of messengers. ``send`` is required; the rest are optional.
+
+    ``send`` raises :class:`~chatbotmaker_core.DeliveryError` when delivery fails, with
+    ``transient=True`` when trying again may help. A messenger that receives webhooks also
+    implements ``blueprint(bot)`` returning a Flask blueprint, served at ``/webhook``.
+    """
+
+    def send(self, user_id: str, text: str) -> Any:
+        """Send ``text`` to ``user_id``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement send(user_id, text)")
+
+    def mark_writing(self, user_id: str, write_on: bool) -> None:
+        """Show or hide a typing indicator. No-op unless the platform has one."""
+
+    def mark_seen(self, user_id: str) -> None:
+        """Mark the user's last message as seen. No-op unless the platform has it."""
+
+    def send_reply(self, user_id: str, reply: Reply) -> Any:
+        """Send a reply that may carry quick replies or buttons.
+
+        Messengers that support them override this; the default sends them as plain text.
+        """
+        return self.send(user_id, reply.as_plain_text())
+
+    def turn_started(self, user_id: str) -> None:
+        """Called once before a message's handlers run: the seen mark and typing indicator.
+
+        Platforms that can do both in one call override this to spare a request.
+        """
+        self.mark_seen(user_id)
+
+    def blueprint(self, bot: Bot) -> Blueprint:  # pragma: no cover - interface only
+        raise NotImplementedError(f"{type(self).__name__} does not receive webhooks")
+
+
+class NullMessenger(Messenger):
+    """Sends nothing. For benchmarks and for bots driven only by tests."""
+
+    def send(self, user_id: str, text: str) -> None:
+        return None

@@ -1,0 +1,172 @@
+"""Finding plugins and the components they register.
+
+Entry points of the group ``chatbotmaker`` are loaded one by one: a plugin that fails to import
+is recorded and skipped so that one broken distribution never takes the others down.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginConflictError, UnknownPluginError
+
+if sys.version_info >= (3, 12):
+    from importlib.metadata import entry_points
+else:  # the backport has the selectable API and dist attribute on 3.10/3.11
+    from importlib_metadata import entry_points
+
+log = logging.getLogger(__name__)
+
+GROUP = "chatbotmaker"
+#: component kind -> the hook that registers it
+KINDS = {
+    "messenger": "register_messengers",
+    "database": "register_databases",
+    "rule_source": "register_rule_sources",
+}
+
+
+@dataclass
+class PluginInfo:
+    """One plugin: where it came from, what it registered, or why it failed to load."""
+
+    name: str
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    registers: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.distribution or self.name
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entry_point": self.name,
+            "module": self.module,
+            "distribution": self.distribution,
+            "version": self.version,
+            "registers": self.registers,
+            "error": self.error,
+        }
+
+
+class PluginManager:
+    """A small wrapper over ``pluggy.PluginManager`` that knows our component kinds."""
+
+    def __init__(self) -> None:
+        self._pm = pluggy.PluginManager(GROUP)
+        self._pm.add_hookspecs(hookspecs)
+        self.plugins: list[PluginInfo] = []
+        self._info_by_plugin: dict[int, PluginInfo] = {}
+        self._components: dict[str, dict[str, tuple[Callable[..., Any], PluginInfo]]] | None = None
+
+    def load_entry_points(self) -> None:
+        """Load every installed entry point of the group, recording failures."""
+        for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+            dist = getattr(ep, "dist", None)
+            info = PluginInfo(
+                name=ep.name,
+                module=ep.value,
+                distribution=dist.metadata["Name"] if dist is not None else None,
+                version=dist.version if dist is not None else None,
+            )
+            try:
+                obj = ep.load()
+            except Exception as exc:  # noqa: BLE001 - any import failure is recorded
+                info.error = f"{type(exc).__name__}: {exc}"
+                log.warning("plugin %s (%s) failed to load: %s", ep.name, info.label, info.error)
+                self.plugins.append(info)
+                continue
+            self.add(obj, info)
+
+    def add(self, obj: object, info: PluginInfo) -> None:
+        """Register an object holding hook implementations."""
+        self._pm.register(obj, name=f"{info.name}:{id(obj)}")
+        self.plugins.append(info)
+        self._info_by_plugin[id(obj)] = info
+        self._components = None
+
+    def remove(self, obj: object) -> None:
+        self._pm.unregister(obj)
+        info = self._info_by_plugin.pop(id(obj))
+        self.plugins.remove(info)
+        self._components = None
+
+    @property
+    def failed(self) -> list[PluginInfo]:
+        return [p for p in self.plugins if p.error]
+
+    def components(self, kind: str) -> dict[str, tuple[Callable[..., Any], PluginInfo]]:
+        """``{name: (factory, plugin)}`` for one kind of component."""
+        if self._components is None:
+            self._components = self._collect()
+        return self._components[kind]
+
+    def _collect(self) -> dict[str, dict[str, tuple[Callable[..., Any], PluginInfo]]]:
+        found: dict[str, dict[str, tuple[Callable[..., Any], PluginInfo]]] = {k: {} for k in KINDS}
+        for info in self.plugins:
+            info.registers = {}
+        for kind, hook_name in KINDS.items():
+            for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
+                info = self._info_by_plugin[id(impl.plugin)]
+                if info.error:
+                    continue
+
+                def register(name: str, factory: Callable[..., Any], _kind=kind, _info=info):
+                    if name in found[_kind] and found[_kind][name][1] is not _info:
+                        other = found[_kind][name][1]
+                        raise PluginConflictError(
+                            f"{_kind} {name!r} is registered by two plugins: "
+                            f"{other.label} and {_info.label}; uninstall one of them"
+                        )
+                    found[_kind][name] = (factory, _info)
+                    _info.registers.setdefault(_kind, []).append(name)
+
+                try:
+                    impl.function(register=register)
+                except PluginConflictError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a broken hook only disables its plugin
+                    info.error = f"{type(exc).__name__} in {hook_name}: {exc}"
+                    log.warning("plugin %s failed in %s: %s", info.label, hook_name, exc)
+        return found
+
+    def factory(self, kind: str, name: str) -> Callable[..., Any]:
+        """The factory registered for ``name``, or :class:`UnknownPluginError`."""
+        components = self.components(kind)
+        if name not in components:
+            failed = [f"{p.name} ({p.error})" for p in self.failed]
+            raise UnknownPluginError(kind, name, components, failed)
+        return components[name][0]
+
+
+_default: PluginManager | None = None
+_lock = threading.Lock()
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide plugin manager, loading entry points on first use."""
+    global _default
+    with _lock:
+        if _default is None:
+            manager = PluginManager()
+            manager.load_entry_points()
+            _default = manager
+        return _default
+
+
+def reset_plugin_manager() -> None:
+    """Forget loaded plugins, so the next lookup scans entry points again."""
+    global _default
+    with _lock:
+        _default = None

@@ -1,0 +1,149 @@
+"""Helpers for testing bots and plugins.
+
+``BotHarness`` drives a bot by conversation on a throwaway SQLite file::
+
+    harness = BotHarness(RULES, env=vars(rules_module))
+    assert harness.say("hi") == ["Welcome! What is your name?"]
+    assert harness.state == "ask_name"
+
+``registered_plugin`` registers hook implementations in-process, without installing anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .bot import Bot, TurnResult
+from .database import Database
+from .dispatcher import Dispatcher
+from .message import Message, Reply
+from .messenger import Messenger
+from .plugins import PluginInfo, PluginManager, get_plugin_manager
+
+__all__ = ["BotHarness", "RecordingMessenger", "registered_plugin"]
+
+
+class RecordingMessenger(Messenger):
+    """Records what a bot sends: ``sent`` holds ``(user_id, text)`` in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.replies: list[tuple[str, Reply]] = []
+        self.actions: list[tuple[str, str]] = []
+
+    def send(self, user_id: str, text: str) -> None:
+        self.sent.append((user_id, text))
+
+    def send_reply(self, user_id: str, reply: Reply) -> None:
+        self.replies.append((user_id, reply))
+        self.send(user_id, reply.as_plain_text())
+
+    def mark_seen(self, user_id: str) -> None:
+        self.actions.append((user_id, "mark_seen"))
+
+    def mark_writing(self, user_id: str, write_on: bool) -> None:
+        self.actions.append((user_id, "typing_on" if write_on else "typing_off"))
+
+    def texts(self, user_id: str | None = None) -> list[str]:
+        return [text for uid, text in self.sent if user_id is None or uid == user_id]
+
+
+class BotHarness:
+    """A bot on a throwaway database with a :class:`RecordingMessenger`, driven by ``say``.
+
+    ``rules`` is a dispatcher config (with ``env`` for DEFAULT states) or a ``Dispatcher``.
+    ``database_url`` defaults to a new SQLite file in a temporary folder; ``base`` is the
+    application's declarative base, if it has tables of its own.
+    """
+
+    def __init__(
+        self,
+        rules: Mapping[str, Any] | Dispatcher,
+        env: Mapping[str, Any] | None = None,
+        *,
+        user_id: str = "user",
+        bot_config: Mapping[str, Any] | None = None,
+        database_url: str | None = None,
+        base: Any = None,
+    ) -> None:
+        self._tmp = None
+        if database_url is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="chatbotmaker-test-")
+            database_url = f"sqlite:///{Path(self._tmp.name) / 'bot.db'}"
+        dispatcher = rules if isinstance(rules, Dispatcher) else Dispatcher(rules, env=env)
+        self.messenger = RecordingMessenger()
+        self.database = Database({"sqlalchemy.url": database_url}, base=base)
+        self.bot = Bot(bot_config or {}, self.messenger, dispatcher, self.database)
+        self.user_id = user_id
+        self._ids = itertools.count(1)
+        self.last: TurnResult | None = None
+
+    def say(
+        self,
+        text: str,
+        *,
+        user_id: str | None = None,
+        message_id: str | None = None,
+        **message: Any,
+    ) -> list[str]:
+        """Send ``text`` as the user; returns the texts the bot replied, in order.
+
+        Each call gets a fresh message id unless ``message_id`` is given (to test redelivery).
+        """
+        uid = self.user_id if user_id is None else user_id
+        before = len(self.messenger.sent)
+        mid = message_id if message_id is not None else f"harness-{next(self._ids)}"
+        self.last = self.bot.handle(Message(user_id=uid, text=text, message_id=mid, **message))
+        return [t for _, t in self.messenger.sent[before:]]
+
+    def user(self, user_id: str | None = None) -> Any:
+        return self.database.get_user(self.user_id if user_id is None else user_id)
+
+    @property
+    def state(self) -> str | None:
+        """The state the harness's user is in (``None`` before its first message)."""
+        user = self.user()
+        return None if user is None else user.state
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """The harness's user's arguments, as a dict."""
+        return self.database.get_arguments(self.user_id)
+
+    def close(self) -> None:
+        self.database.dispose()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> BotHarness:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def registered_plugin(
+    plugin: object,
+    name: str = "test-plugin",
+    *,
+    distribution: str | None = None,
+    manager: PluginManager | None = None,
+) -> Iterator[PluginInfo]:
+    """Register ``plugin`` (a module or object with ``@hookimpl`` functions) for the block."""
+    manager = manager or get_plugin_manager()
+    info = PluginInfo(
+        name=name,
+        module=getattr(plugin, "__name__", repr(plugin)),
+        distribution=distribution or name,
+    )
+    manager.add(plugin, info)
+    try:
+        yield info
+    finally:
+        manager.remove(plugin)

@@ -1,0 +1,101 @@
+"""One incoming message handled as one database transaction.
+
+The turn claims the message id, locks (or creates) the user row, runs the handlers in the
+seed's order and commits; replies wait in :attr:`Turn.replies` until after the commit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from .message import Message, Reply
+
+if TYPE_CHECKING:
+    from .bot import Bot
+
+
+class HandlerFailed(Exception):
+    """A handler (or the flush of what it added) raised; the turn was rolled back."""
+
+    def __init__(self, error: BaseException, state: str | None) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error = error
+        self.state = state
+
+
+class Turn:
+    """The transaction, argument cache and outbox of one message."""
+
+    def __init__(self, bot: Bot, message: Message) -> None:
+        self.bot = bot
+        self.message = message
+        self.replies: list[Reply] = []
+        self.state: str | None = None  # the state the user was in when the turn began
+        self.is_new_user = False
+        self._conn: Any = None
+        self._user_id: int | None = None
+        self._arguments: dict[str, tuple[bool, Any]] = {}
+
+    def queue(self, reply: Reply) -> None:
+        self.replies.append(reply)
+
+    def get_argument(self, name: str, default: Any = None) -> Any:
+        cached = self._arguments.get(name)
+        if cached is None:
+            cached = self.bot.database.store.get_argument(self._conn, self._user_id, name)
+            self._arguments[name] = cached
+        found, value = cached
+        return value if found else default
+
+    def store_argument(self, name: str, value: Any) -> None:
+        self.bot.database.store.store_argument(self._conn, self._user_id, name, value)
+        self._arguments[name] = (True, value)
+
+    def run(self) -> bool:
+        """Handle the message; False when its id was handled before (nothing ran).
+
+        Raises :class:`HandlerFailed` when a handler raised; the transaction is rolled back.
+        """
+        database = self.bot.database
+        store = database.store
+        message = self.message
+        with database.engine.connect() as conn, conn.begin():
+            if message.message_id is not None and not store.claim_message(conn, message.message_id):
+                return False
+            row, self.is_new_user = store.lock_user(conn, message.user_id, self.bot.initial_state)
+            self._conn, self._user_id, self.state = conn, row.id, row.state
+            try:
+                with database.turn_session(conn) as session:
+                    user = self._attach_user(session, row)
+                    self._run_handlers(user)
+                    session.flush()
+            except Exception as error:
+                raise HandlerFailed(error, self.state) from error
+            finally:
+                self._conn = None
+            if user.state != row.state:
+                store.set_state(conn, row.id, user.state)
+        return True
+
+    def _attach_user(self, session: Any, row: Any) -> Any:
+        """The ORM user for ``row``, made persistent in ``session`` without another SELECT."""
+        user_class = self.bot.database.user_class
+        configure_mappers()  # a no-op once relationships added by the application are set up
+        user = user_class.__mapper__.class_manager.new_instance()
+        set_committed_value(user, "id", row.id)
+        set_committed_value(user, "fb_id", self.message.user_id)
+        set_committed_value(user, "state", row.state)
+        make_transient_to_detached(user)
+        session.add(user)
+        user.__dict__["_turn"] = self
+        return user
+
+    def _run_handlers(self, user: Any) -> None:
+        dispatcher = self.bot.dispatcher
+        if self.is_new_user:
+            dispatcher.execute_pre_func(user)
+        dispatcher.execute_func(user, self.message.text)
+        dispatcher.execute_enter_func(user)

@@ -1,0 +1,5 @@
+"""chatbotmaker's development messenger."""
+
+from .messenger import DevMessenger
+
+__all__ = ["DevMessenger"]

@@ -1,0 +1,1 @@
+"""chatbotmaker's Facebook Messenger plugin."""
