@@ -7,6 +7,7 @@ them instead of stopping at the first, for ``chatbotmaker check``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
 import sys
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ChatbotmakerError, ConfigError
+from .errors import ChatbotmakerError, ConfigError, suggest
 from .plugins import PluginManager, get_plugin_manager
 
 if sys.version_info >= (3, 11):
@@ -101,12 +102,34 @@ def build_component(
     plugins = plugins or get_plugin_manager()
     name, options = component_options(config, table)
     factory = plugins.factory(COMPONENTS[table], name)
+    _check_options(factory, table, name, options)
     try:
         return factory(**options)
+    except ConfigError as error:
+        if str(error).startswith("["):  # already names its table
+            raise
+        raise ConfigError(f"[{table}] {name}: {error}") from error
     except ChatbotmakerError as error:
         raise ConfigError(f"[{table}] {name}: {error}") from error
-    except TypeError as error:
-        raise ConfigError(f"[{table}] {name}: bad options: {error}") from error
+
+
+def _check_options(factory: Any, table: str, name: str, options: Mapping[str, Any]) -> None:
+    """Name an option the factory does not take, with a suggestion, before calling it."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return
+    accepted = [p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for key in options:
+        if key not in accepted:
+            hint = suggest(key, accepted)
+            raise ConfigError(
+                f"[{table}] unknown option {key!r} for {name!r}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; accepted: {', '.join(accepted) or 'none'}"
+            )
 
 
 def build_bot(source: str | Path | Mapping[str, Any], plugins: PluginManager | None = None) -> Bot:

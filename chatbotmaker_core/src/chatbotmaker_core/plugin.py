@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import ArgumentError
+
 from .config import import_object
 from .database import Database
 from .dispatcher import Dispatcher
@@ -15,22 +17,23 @@ def sqlalchemy_database(url: str | None = None, base: str | None = None, **engin
     """``[database] name = "sqlalchemy"``: ``url``, optional ``base = "module:Base"`` for an
     application's own tables, and any ``engine_from_config`` option (``pool_size = 10``)."""
     if not url:
-        raise ConfigError("[database] is missing the key 'url' (e.g. url = \"sqlite:///bot.db\")")
+        raise ConfigError("missing the key 'url' (e.g. url = \"sqlite:///bot.db\")")
     config = {
         "sqlalchemy.url": url,
         **{f"sqlalchemy.{key}": value for key, value in engine.items()},
     }
     declarative_base = import_object(base, "[database] base")[1] if base else None
-    return Database(config, base=declarative_base)
+    try:
+        return Database(config, base=declarative_base)
+    except (ArgumentError, TypeError) as error:  # a bad engine option or URL
+        raise ConfigError(f"[database] {error}") from None
 
 
 def python_rules(source: str | None = None) -> Dispatcher:
     """``[rules] name = "python"``: ``source = "module:attribute"`` holding a Dispatcher config
     (or a ``Dispatcher``); DEFAULT states are bound from that module's namespace."""
     if not source:
-        raise ConfigError(
-            "[rules] is missing the key 'source' (e.g. source = \"my_bot.rules:RULES\")"
-        )
+        raise ConfigError("missing the key 'source' (e.g. source = \"my_bot.rules:RULES\")")
     module, rules = import_object(source, "[rules] source")
     if isinstance(rules, Dispatcher):
         return rules
