@@ -55,9 +55,14 @@ class Store:
                 upsert(users)
                 .values(fb_id=bindparam("fb_id"), state=bindparam("initial_state"))
                 .on_conflict_do_nothing(index_elements=[users.c.fb_id])
+                .returning(users.c.id, users.c.state)
             )
+            # RETURNING tells whether a row was inserted; rowcount is not reliable on every driver.
             self._claim = (
-                upsert(handled).values(message_id=bindparam("mid")).on_conflict_do_nothing()
+                upsert(handled)
+                .values(message_id=bindparam("mid"))
+                .on_conflict_do_nothing()
+                .returning(handled.c.message_id)
             )
             stmt = upsert(arguments).values(
                 user_id=bindparam("uid"), name=bindparam("key"), value=bindparam("val")
@@ -74,7 +79,7 @@ class Store:
         then sees the conflict, so exactly one turn handles the message.
         """
         if self.has_upsert:
-            return conn.execute(self._claim, {"mid": message_id}).rowcount == 1
+            return conn.execute(self._claim, {"mid": message_id}).first() is not None
         try:
             with conn.begin_nested():
                 conn.execute(self._claim, {"mid": message_id})
@@ -88,12 +93,12 @@ class Store:
         if row is not None:
             return row, False
         if self.has_upsert:
-            created = (
-                conn.execute(
-                    self._insert_user, {"fb_id": fb_id, "initial_state": initial_state}
-                ).rowcount
-                == 1
-            )
+            inserted = conn.execute(
+                self._insert_user, {"fb_id": fb_id, "initial_state": initial_state}
+            ).first()
+            if inserted is not None:  # our own new row: no other transaction can see it yet
+                return inserted, True
+            created = False
         else:
             try:
                 with conn.begin_nested():
