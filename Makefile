@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml chatbotmaker_core/pyproject.toml chatbotmaker_dev/pyproject.toml chatbotmaker_facebook/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e './chatbotmaker_core[postgres]' -e ./chatbotmaker_dev -e ./chatbotmaker_facebook --group dev
+	$(BIN)/python -m pip install --quiet -e './chatbotmaker_core[postgres,queue]' -e ./chatbotmaker_dev -e ./chatbotmaker_facebook --group dev
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from postgres import PostgresServer, PostgresUnavailable, connect_postgres, start_postgres
 
 POSTGRES_URL_VARIABLE = "CHATBOTMAKER_TEST_POSTGRES_URL"

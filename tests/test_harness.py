@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from chatbotmaker_core.testing import BotHarness
 
 PIZZA = Path(__file__).resolve().parent.parent / "examples" / "pizza"

@@ -3,7 +3,6 @@
 import logging
 
 import pytest
-from chatbotmaker_core.testing import RecordingMessenger
 from sqlalchemy import Column, ForeignKey, Integer, String, select
 from sqlalchemy.orm import DeclarativeBase, relationship
 
@@ -17,6 +16,7 @@ from chatbotmaker_core import (
     UnknownStateError,
     add_relationship,
 )
+from chatbotmaker_core.testing import RecordingMessenger
 
 
 def traced_rules(trace):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from chatbotmaker_core import Dispatcher
 from pizza_models import Order
+
+from chatbotmaker_core import Dispatcher
 
 SIZES = ("small", "medium", "large")
 
 
 def show_menu(user):
-    user.send_quick_replies("What would you like? (order, history, help)", ["order", "history", "help"])
+    user.send_quick_replies(
+        "What would you like? (order, history, help)", ["order", "history", "help"]
+    )
 
 
 def menu(user, user_input):

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .database import Database
 from .dispatcher import Dispatcher
@@ -15,6 +15,9 @@ from .message import Message, Reply
 from .messenger import Messenger
 from .outbox import RetryPolicy, deliver
 from .turn import HandlerFailed, Turn
+
+if TYPE_CHECKING:
+    from .queued import Queue
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,8 @@ BOT_OPTIONS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "send_backoff": ((int, float), RetryPolicy.backoff),
     "send_max_backoff": ((int, float), RetryPolicy.max_backoff),
     "send_deadline": ((int, float), RetryPolicy.deadline),
+    "job_attempts": (int, 5),
+    "job_retry_wait": (int, 2),
 }
 MODES = ("inline", "queued")
 
@@ -77,14 +82,17 @@ class Bot:
             dispatcher.check_state(self.initial_state)
         except UnknownStateError as error:
             raise ConfigError(f"[bot] initial_state: {error}") from None
-        if self.mode == "queued" and database.engine.dialect.name != "postgresql":
-            raise ConfigError(
-                f"[bot] mode = 'queued' needs PostgreSQL, but the database is "
-                f"{database.engine.dialect.name}; use mode = 'inline' or a postgresql URL"
-            )
+        self.queue: Queue | None = None
         if self.mode == "queued":
-            raise ConfigError(
-                "[bot] mode = 'queued' is not available in this version; use 'inline'"
+            if database.engine.dialect.name != "postgresql":
+                raise ConfigError(
+                    f"[bot] mode = 'queued' needs PostgreSQL, but the database is "
+                    f"{database.engine.dialect.name}; use mode = 'inline' or a postgresql URL"
+                )
+            from .queued import Queue
+
+            self.queue = Queue(
+                self, max_attempts=options["job_attempts"], retry_wait=options["job_retry_wait"]
             )
 
     @classmethod
@@ -93,6 +101,14 @@ class Bot:
         from .config import build_bot
 
         return build_bot(source)
+
+    def receive(self, message: Message) -> TurnResult | None:
+        """What a webhook calls for each event: handle it now (``inline``), or enqueue it
+        (``queued``) for a worker and return ``None``."""
+        if self.queue is not None:
+            self.queue.enqueue(message)
+            return None
+        return self.handle(message)
 
     def user_handle(self, user_id: str, user_input: str) -> str:
         """The 0.0.13 entry point: handle one text message from ``user_id``."""
@@ -122,7 +138,7 @@ class Bot:
             result.replies = turn.replies
         if result.duplicate:
             log.info("message %s of user %s already handled", message.message_id, message.user_id)
-        elif result.replies:
+        elif result.replies and not turn.staged:
             result.sent = deliver(
                 self.messenger, self.database, message.user_id, result.replies, self.retry_policy
             )

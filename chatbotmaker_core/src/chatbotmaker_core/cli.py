@@ -7,6 +7,8 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
 from .config import COMPONENTS, DEFAULT_CONFIG, build_bot, check_config, load_config
@@ -65,11 +67,25 @@ def _parser() -> argparse.ArgumentParser:
     plugins = command("plugins", run_plugins, "list installed plugins and what they register")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
 
+    worker = command("worker", run_worker, "run a queue worker (mode = 'queued', PostgreSQL)")
+    config_argument(worker)
+    worker.add_argument("--concurrency", type=int, help="jobs run at once ([worker] concurrency)")
+    worker.add_argument("--burst", action="store_true", help="stop once the queue is empty")
+
+    jobs = command("jobs", run_jobs, "list failed events of the queue, and retry them")
+    config_argument(jobs)
+    jobs.add_argument("--status", default="failed", help="failed (default), todo, doing, ...")
+    jobs.add_argument("--retry", type=int, nargs="*", metavar="ID", help="retry these job ids")
+    jobs.add_argument("--retry-all", action="store_true", help="retry every listed job")
+
+    init_db = command("init-db", run_init_db, "create the bot's tables (and the queue's)")
+    config_argument(init_db)
+
     serve = command("serve", run_serve, "serve the webhook on a production WSGI server")
     config_argument(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument("--threads", type=int, default=8, help="worker threads (8)")
     return parser
 
 
@@ -138,14 +154,88 @@ def run_plugins(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    """Serve ``create_app(bot)`` on waitress, a production WSGI server (threads, no reloader).
+
+    waitress itself refuses bodies over the webhook's limit, before buffering them. For
+    several processes use gunicorn with ``chatbotmaker_core.web:app_from_env()``.
+    """
     import waitress
 
-    from .web import create_app
+    from .web import MAX_BODY_BYTES, create_app
 
     bot = build_bot(args.config)
     app = create_app(bot)
-    log.warning("serving %s on http://%s:%d/webhook", args.config, args.host, args.port)
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="chatbotmaker")
+    log.warning(
+        "serving %s (messenger %s) on http://%s:%d/webhook with %d threads",
+        args.config,
+        type(bot.messenger).__name__,
+        args.host,
+        args.port,
+        args.threads,
+    )
+    try:
+        waitress.serve(
+            app,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            ident="chatbotmaker",
+            max_request_body_size=MAX_BODY_BYTES,
+        )
+    finally:
+        bot.database.dispose()
+    return 0
+
+
+def _queued_bot(config: str) -> Any:
+    bot = build_bot(config)
+    if bot.queue is None:
+        raise ChatbotmakerError(f'{config}: this needs [bot] mode = "queued" (on PostgreSQL)')
+    return bot
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from .queued.worker import WorkerSettings, run_worker
+
+    bot = _queued_bot(args.config)
+    table = load_config(args.config).get("worker", {})
+    try:
+        settings = WorkerSettings(**table)
+    except TypeError as error:
+        raise ChatbotmakerError(f"[worker]: {error}") from None
+    if args.concurrency:
+        settings = replace(settings, concurrency=args.concurrency)
+    if args.burst:
+        settings = replace(settings, wait=False)
+    log.warning("worker for %s: concurrency %d", args.config, settings.concurrency)
+    run_worker(bot.queue, settings)
+    return 0
+
+
+def run_jobs(args: argparse.Namespace) -> int:
+    bot = _queued_bot(args.config)
+    queue = bot.queue
+    with queue.sync_app.open():
+        manager = queue.sync_app.job_manager
+        listed = manager.list_jobs(status=args.status)
+        for job in listed:
+            summary = json.dumps(job.task_kwargs)[:120]
+            print(
+                f"{job.id}\t{job.status}\t{job.task_name}\t{job.lock}\tattempts={job.attempts}"
+                f"\t{summary}"
+            )
+        print(f"{len(listed)} {args.status} job{'s' if len(listed) != 1 else ''}")
+        ids = [job.id for job in listed] if args.retry_all else (args.retry or [])
+        for job_id in ids:
+            manager.retry_job_by_id(job_id, retry_at=datetime.now(timezone.utc))
+            print(f"retried job {job_id}")
+    return 0
+
+
+def run_init_db(args: argparse.Namespace) -> int:
+    bot = build_bot(args.config)  # creating the Database creates our tables
+    created = bot.queue.apply_schema() if bot.queue is not None else False
+    print(f"{bot.database.url}: tables ready" + (" (queue schema applied)" if created else ""))
     return 0
 
 

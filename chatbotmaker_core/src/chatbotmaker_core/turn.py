@@ -35,6 +35,7 @@ class Turn:
         self.replies: list[Reply] = []
         self.state: str | None = None  # the state the user was in when the turn began
         self.is_new_user = False
+        self.staged = False  # replies handed to the queue inside the transaction
         self._conn: Any = None
         self._user_id: int | None = None
         self._arguments: dict[str, tuple[bool, Any]] = {}
@@ -78,6 +79,10 @@ class Turn:
                 self._conn = None
             if user.state != row.state:
                 store.set_state(conn, row.id, user.state)
+            if self.replies and self.bot.queue is not None:
+                # Queued mode: the delivery job commits with the turn (a transactional outbox).
+                self.bot.queue.stage_replies(conn, message.user_id, self.replies)
+                self.staged = True
         return True
 
     def _attach_user(self, session: Any, row: Any) -> Any:

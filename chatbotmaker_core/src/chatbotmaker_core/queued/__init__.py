@@ -1,0 +1,140 @@
+"""Queued mode on procrastinate: the webhook acknowledges at once, workers run the turns.
+
+One job per event, locked by the platform user id, so a user's events run one at a time and in
+order on any number of workers. A turn defers its replies as a delivery job on its own database
+connection, so the state change and the pending replies commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, make_url
+
+from ..errors import ConfigError
+from ..message import Reply
+from .codec import message_from_job, message_to_job, replies_from_job, replies_to_job
+
+if TYPE_CHECKING:
+    from ..bot import Bot
+    from ..message import Message
+
+log = logging.getLogger(__name__)
+
+TURN_TASK = "chatbotmaker.turn"
+DELIVER_TASK = "chatbotmaker.deliver"
+QUEUE = "chatbotmaker"
+
+
+def _procrastinate() -> Any:
+    try:
+        import procrastinate
+    except ImportError:
+        raise ConfigError(
+            "[bot] mode = 'queued' needs procrastinate: pip install 'chatbotmaker-core[queue]'"
+        ) from None
+    return procrastinate
+
+
+def conninfo(bot: Bot) -> str:
+    """The libpq connection string of the bot's database (procrastinate's own pool)."""
+    url = make_url(bot.database.engine.url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+class Queue:
+    """The procrastinate app of one bot: its two tasks, deferring, and the worker."""
+
+    def __init__(self, bot: Bot, *, max_attempts: int = 5, retry_wait: int = 2) -> None:
+        procrastinate = _procrastinate()
+        self.bot = bot
+        self.app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=conninfo(bot), min_size=1)
+        )
+        # A job that raises (the database went away, a poison event) is retried with
+        # exponential backoff, then left as a failed job for `chatbotmaker jobs`.
+        retry = procrastinate.RetryStrategy(
+            # procrastinate counts retries after the first run; we count runs.
+            max_attempts=max(max_attempts - 1, 0),
+            exponential_wait=retry_wait,
+        )
+        self.turn_task = self.app.task(name=TURN_TASK, queue=QUEUE, retry=retry)(self._run_turn)
+        self.deliver_task = self.app.task(name=DELIVER_TASK, queue=QUEUE, retry=retry)(
+            self._run_delivery
+        )
+        # Deferring from synchronous code (webhook requests, the turn's transaction) goes
+        # through an app on a synchronous connector; the worker uses the asynchronous one.
+        self.sync_app = procrastinate.App(
+            connector=procrastinate.SyncPsycopgConnector(conninfo=conninfo(bot), min_size=1)
+        )
+        self._sync_open = False
+
+    # -- the web side ------------------------------------------------------------------------
+
+    def enqueue(self, message: Message) -> int:
+        """Defer one job for ``message``; the user's jobs run one at a time, oldest first."""
+        self._open_sync()
+        return self._defer(TURN_TASK, user_lock(message.user_id), message=message_to_job(message))
+
+    def stage_replies(self, conn: Connection, user_id: str, replies: list[Reply]) -> None:
+        """Defer the delivery of ``replies`` on the turn's own connection and transaction."""
+        self._defer(
+            DELIVER_TASK,
+            f"chatbotmaker:reply:{user_id}",
+            connection=conn.connection.driver_connection,
+            user_id=user_id,
+            replies=replies_to_job(replies),
+        )
+
+    def _defer(self, task: str, lock: str, connection: Any = None, **kwargs: Any) -> int:
+        from procrastinate.tasks import configure_task
+
+        deferrer = configure_task(
+            name=task,
+            job_manager=self.sync_app.job_manager,
+            queue=QUEUE,
+            lock=lock,
+            connection=connection,
+        )
+        return deferrer.defer(**kwargs)
+
+    def _open_sync(self) -> None:
+        if not self._sync_open:
+            self.sync_app.open()
+            self._sync_open = True
+
+    # -- the worker side ---------------------------------------------------------------------
+
+    def _run_turn(self, message: dict[str, Any]) -> None:
+        self.bot.handle(message_from_job(message))
+
+    def _run_delivery(self, user_id: str, replies: list[dict[str, Any]]) -> None:
+        from ..outbox import deliver
+
+        bot = self.bot
+        deliver(bot.messenger, bot.database, user_id, replies_from_job(replies), bot.retry_policy)
+
+    def apply_schema(self) -> bool:
+        """Create procrastinate's tables unless they exist; True when it created them."""
+        from sqlalchemy import text
+
+        with self.bot.database.engine.begin() as conn:
+            # One process at a time: serve and workers may start together.
+            conn.execute(text("SELECT pg_advisory_xact_lock(72210357)"))
+            exists = conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar()
+            if exists:
+                return False
+            # Straight to psycopg, without parameters: the schema's SQL contains '%' signs.
+            conn.connection.driver_connection.execute(self.app.schema_manager.get_schema())
+        log.warning("applied procrastinate's schema to %s", self.bot.database.url)
+        return True
+
+    def close(self) -> None:
+        if self._sync_open:
+            self.sync_app.close()
+            self._sync_open = False
+
+
+def user_lock(user_id: str) -> str:
+    return f"chatbotmaker:user:{user_id}"
