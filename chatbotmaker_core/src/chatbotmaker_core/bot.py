@@ -17,6 +17,7 @@ from .outbox import RetryPolicy, deliver
 from .turn import HandlerFailed, Turn
 
 if TYPE_CHECKING:
+    from .plugins import PluginManager
     from .queued import Queue
 
 log = logging.getLogger(__name__)
@@ -96,11 +97,16 @@ class Bot:
             )
 
     @classmethod
-    def from_config(cls, source: str | Path | Mapping[str, Any]) -> Bot:
-        """Build a bot from a TOML file (path) or a dict of the same shape."""
+    def from_config(
+        cls, source: str | Path | Mapping[str, Any], plugins: PluginManager | None = None
+    ) -> Bot:
+        """Build a bot from a TOML file (path) or a dict of the same shape.
+
+        Components are found by name among installed plugins, or in ``plugins`` if given.
+        """
         from .config import build_bot
 
-        return build_bot(source)
+        return build_bot(source, plugins)
 
     def receive(self, message: Message) -> TurnResult | None:
         """What a webhook calls for each event: handle it now (``inline``), or enqueue it

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .config import COMPONENTS, DEFAULT_CONFIG, build_bot, check_config, load_config
-from .errors import ChatbotmakerError
+from .errors import ChatbotmakerError, UnknownPluginError
 from .message import Message
 from .plugins import get_plugin_manager
 
@@ -93,7 +93,12 @@ def run_chat(args: argparse.Namespace) -> int:
     bot = build_bot(args.config)
     if not getattr(bot.messenger, "prints_to_terminal", False):
         # Talk to the rules and database of any bot without reaching its real platform.
-        bot.messenger = get_plugin_manager().factory("messenger", "dev")()
+        try:
+            bot.messenger = get_plugin_manager().factory("messenger", "dev")()
+        except UnknownPluginError:
+            raise ChatbotmakerError(
+                "chat prints replies through the 'dev' messenger: pip install chatbotmaker-dev"
+            ) from None
     interactive = sys.stdin.isatty()
     try:
         while True:

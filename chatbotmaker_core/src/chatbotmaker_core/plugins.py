@@ -87,7 +87,12 @@ class PluginManager:
                 log.warning("plugin %s (%s) failed to load: %s", ep.name, info.label, info.error)
                 self.plugins.append(info)
                 continue
-            self.add(obj, info)
+            try:
+                self.add(obj, info)
+            except Exception as exc:  # noqa: BLE001 - e.g. a hook with a wrong signature
+                info.error = f"{type(exc).__name__}: {exc}"
+                log.warning("plugin %s (%s) is invalid: %s", ep.name, info.label, info.error)
+                self.plugins.append(info)
 
     def add(self, obj: object, info: PluginInfo) -> None:
         """Register an object holding hook implementations."""
@@ -114,32 +119,45 @@ class PluginManager:
 
     def _collect(self) -> dict[str, dict[str, tuple[Callable[..., Any], PluginInfo]]]:
         found: dict[str, dict[str, tuple[Callable[..., Any], PluginInfo]]] = {k: {} for k in KINDS}
+        impls = {kind: getattr(self._pm.hook, hook).get_hookimpls() for kind, hook in KINDS.items()}
         for info in self.plugins:
             info.registers = {}
-        for kind, hook_name in KINDS.items():
-            for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
-                info = self._info_by_plugin[id(impl.plugin)]
-                if info.error:
-                    continue
-
-                def register(name: str, factory: Callable[..., Any], _kind=kind, _info=info):
-                    if name in found[_kind] and found[_kind][name][1] is not _info:
-                        other = found[_kind][name][1]
+        for plugin_id, info in self._info_by_plugin.items():
+            staged = self._call_hooks(plugin_id, info, impls)
+            for kind, names in staged.items():
+                for name, factory in names.items():
+                    if name in found[kind]:
+                        other = found[kind][name][1]
                         raise PluginConflictError(
-                            f"{_kind} {name!r} is registered by two plugins: "
-                            f"{other.label} and {_info.label}; uninstall one of them"
+                            f"{kind} {name!r} is registered by two plugins: "
+                            f"{other.label} and {info.label}; uninstall one of them"
                         )
-                    found[_kind][name] = (factory, _info)
-                    _info.registers.setdefault(_kind, []).append(name)
-
-                try:
-                    impl.function(register=register)
-                except PluginConflictError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a broken hook only disables its plugin
-                    info.error = f"{type(exc).__name__} in {hook_name}: {exc}"
-                    log.warning("plugin %s failed in %s: %s", info.label, hook_name, exc)
+                    found[kind][name] = (factory, info)
+                    info.registers.setdefault(kind, []).append(name)
         return found
+
+    @staticmethod
+    def _call_hooks(
+        plugin_id: int, info: PluginInfo, impls: dict[str, list[Any]]
+    ) -> dict[str, dict[str, Callable[..., Any]]]:
+        """What one plugin registers; nothing at all if one of its hooks raises."""
+        staged: dict[str, dict[str, Callable[..., Any]]] = {}
+        if info.error:
+            return staged
+        for kind, kind_impls in impls.items():
+            for impl in kind_impls:
+                if id(impl.plugin) != plugin_id:
+                    continue
+                names = staged.setdefault(kind, {})
+                try:
+                    impl.function(
+                        register=lambda name, factory, _n=names: _n.update({name: factory})
+                    )
+                except Exception as exc:  # noqa: BLE001 - a broken hook only disables its plugin
+                    info.error = f"{type(exc).__name__} in {KINDS[kind]}: {exc}"
+                    log.warning("plugin %s failed in %s: %s", info.label, KINDS[kind], exc)
+                    return {}
+        return staged
 
     def factory(self, kind: str, name: str) -> Callable[..., Any]:
         """The factory registered for ``name``, or :class:`UnknownPluginError`."""
