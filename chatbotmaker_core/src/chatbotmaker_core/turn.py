@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import exc
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -15,6 +16,13 @@ from .message import Message, Reply
 
 if TYPE_CHECKING:
     from .bot import Bot
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """True for a lost or unusable database connection, as opposed to a handler's bug."""
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError)) or bool(
+        getattr(error, "connection_invalidated", False)
+    )
 
 
 class HandlerFailed(Exception):
@@ -74,6 +82,8 @@ class Turn:
                     self._run_handlers(user)
                     session.flush()
             except Exception as error:
+                if is_database_outage(error):
+                    raise  # not the handler's fault: nothing is recorded, the event is retried
                 raise HandlerFailed(error, self.state) from error
             finally:
                 self._conn = None
