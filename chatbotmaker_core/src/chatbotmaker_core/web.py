@@ -1,8 +1,17 @@
-"""The web side: a Flask app serving the messenger's webhook at ``/webhook``."""
+"""The web side: a Flask app serving the messenger's webhook at ``/webhook``.
+
+``create_app(bot)`` is what ``chatbotmaker serve`` runs on waitress. For a pre-forking server
+such as gunicorn, ``app_from_env()`` builds the app from the config file named by
+``$CHATBOTMAKER_CONFIG``::
+
+    gunicorn --workers 4 --bind 0.0.0.0:8000 'chatbotmaker_core.web:app_from_env()'
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import weakref
 from typing import TYPE_CHECKING
 
 from flask import Flask, jsonify
@@ -15,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: request bodies larger than this get 413 before anything reads them
 MAX_BODY_BYTES = 1024 * 1024
+#: the environment variable ``app_from_env`` reads the config path from
+CONFIG_VARIABLE = "CHATBOTMAKER_CONFIG"
 
 
 def create_app(bot: Bot) -> Flask:
@@ -28,6 +39,7 @@ def create_app(bot: Bot) -> Flask:
             app.register_blueprint(blueprint(bot), url_prefix="/webhook")
         except NotImplementedError:
             log.warning("messenger %s receives no webhooks", type(bot.messenger).__name__)
+    _dispose_after_fork(bot)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
@@ -40,3 +52,32 @@ def create_app(bot: Bot) -> Flask:
         return jsonify(status="ok", database="ok")
 
     return app
+
+
+def app_from_env() -> Flask:
+    """The app for ``$CHATBOTMAKER_CONFIG`` (default ``chatbotmaker.toml``): a WSGI factory.
+
+    Each gunicorn worker imports and calls it, so each has its own engine and HTTP session.
+    """
+    from .bot import Bot
+    from .config import DEFAULT_CONFIG
+
+    return create_app(Bot.from_config(os.environ.get(CONFIG_VARIABLE) or DEFAULT_CONFIG))
+
+
+def _dispose_after_fork(bot: Bot) -> None:
+    """Drop pooled database connections inherited through ``fork`` (gunicorn ``--preload``).
+
+    A connection shared by two processes corrupts both; SQLAlchemy's advice is to dispose
+    the pool in the child without closing the parent's connections.
+    """
+    if not hasattr(os, "register_at_fork"):  # pragma: no cover - Windows
+        return
+    engine_ref = weakref.ref(bot.database.engine)
+
+    def after_fork() -> None:
+        engine = engine_ref()
+        if engine is not None:
+            engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=after_fork)

@@ -1,0 +1,222 @@
+"""``FacebookMessenger``: the core's Messenger on the Messenger Platform's Send API."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from chatbotmaker_core import ConfigError, DeliveryError, Messenger, Reply
+
+from .payloads import message_body, reply_messages, sender_action_body
+from .redact import Secret
+from .send_api import SendApi
+from .webhook import make_blueprint, tokens_match, valid_signature
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+
+    from chatbotmaker_core import Bot
+
+log = logging.getLogger(__name__)
+
+#: what ``turn_started`` sends before a turn's handlers run: one Send API call at most
+TURN_ACTIONS = ("typing_on", "mark_seen", "none")
+#: how long a half-sent long reply is remembered for the outbox's retry of it, in seconds
+_RESUME_TTL = 600.0
+_RESUME_MAX = 1024
+
+
+class FacebookMessenger(Messenger):
+    """Sends through the Send API and receives Meta's webhook (see :meth:`blueprint`).
+
+    ``app_secret`` signs webhooks and adds ``appsecret_proof`` to Send API calls; without it
+    the webhook refuses every POST unless ``insecure_allow_unsigned`` is true (local testing
+    only). ``turn_action`` is the one sender action made per incoming message: ``typing_on``
+    (default: the user sees the bot is working; a reply turns it off), ``mark_seen`` or
+    ``none``. Options are the ``[messenger]`` table of ``chatbotmaker.toml``.
+    """
+
+    def __init__(
+        self,
+        page_access_token: str,
+        *,
+        app_secret: str | None = None,
+        verify_token: str | None = None,
+        graph_url: str = "https://graph.facebook.com",
+        api_version: str = "v25.0",
+        timeout: float = 10.0,
+        insecure_allow_unsigned: bool = False,
+        turn_action: str = "typing_on",
+        session: requests.Session | None = None,
+    ) -> None:
+        _check_options(
+            page_access_token,
+            app_secret,
+            verify_token,
+            graph_url,
+            api_version,
+            timeout,
+            insecure_allow_unsigned,
+            turn_action,
+        )
+        self._app_secret = Secret(app_secret or "")
+        self._verify_token = Secret(verify_token or "")
+        self.insecure_allow_unsigned = bool(insecure_allow_unsigned) and not app_secret
+        self.turn_action = turn_action
+        self.api = SendApi(
+            page_access_token,
+            app_secret=app_secret or None,
+            graph_url=graph_url,
+            api_version=api_version,
+            timeout=float(timeout),
+            session=session,
+        )
+        # A long reply is several requests; when one after the first fails transiently the
+        # outbox retries the whole reply, so remember how far it got (by reply identity).
+        self._resume: OrderedDict[int, tuple[Reply, str, int, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        if self.insecure_allow_unsigned:
+            log.warning(
+                "facebook messenger: insecure_allow_unsigned = true and no app_secret: the "
+                "webhook accepts UNSIGNED requests from anyone. Use it for local testing only."
+            )
+        elif not app_secret:
+            log.warning(
+                "facebook messenger: no app_secret; the webhook will refuse every POST (403) "
+                "until it is set"
+            )
+
+    def __repr__(self) -> str:
+        secret = "set" if self.has_app_secret else "unset"
+        verify = "set" if self._verify_token else "unset"
+        return (
+            f"FacebookMessenger(url={self.api.url!r}, app_secret={secret}, verify_token={verify})"
+        )
+
+    @property
+    def has_app_secret(self) -> bool:
+        return bool(self._app_secret)
+
+    # -- sending ------------------------------------------------------------------------
+
+    def send(self, user_id: str, text: str) -> Any:
+        """Send ``text`` (split into several messages past 2000 characters)."""
+        return self.send_reply(user_id, Reply(str(text)))
+
+    def send_reply(self, user_id: str, reply: Reply) -> Any:
+        """Send a reply with its quick replies and buttons; the last Send API answer.
+
+        Raises :class:`~chatbotmaker_facebook.errors.GraphAPIError` (a ``DeliveryError``).
+        If the reply is sent again after a transient failure (the outbox's retry), the
+        messages that already went out are skipped, so the user gets none twice.
+        """
+        if not reply.text.strip() and not reply.quick_replies and not reply.buttons:
+            log.warning("not sending an empty message to user %s", user_id)
+            return None
+        messages = reply_messages(reply)
+        start = self._resume_point(user_id, reply)
+        answer: Any = None
+        for index in range(start, len(messages)):
+            try:
+                answer = self.api.post(message_body(user_id, messages[index]))
+            except DeliveryError as error:
+                if error.transient and index > 0:
+                    self._remember(user_id, reply, index)
+                else:
+                    self._forget(reply)
+                raise
+        self._forget(reply)
+        return answer
+
+    def _resume_point(self, user_id: str, reply: Reply) -> int:
+        with self._lock:
+            entry = self._resume.get(id(reply))
+            if entry is None:
+                return 0
+            kept, uid, index, at = entry
+            if kept is reply and uid == user_id and time.monotonic() - at < _RESUME_TTL:
+                return index
+            return 0
+
+    def _remember(self, user_id: str, reply: Reply, index: int) -> None:
+        with self._lock:
+            self._resume[id(reply)] = (reply, user_id, index, time.monotonic())
+            while len(self._resume) > _RESUME_MAX:
+                self._resume.popitem(last=False)
+
+    def _forget(self, reply: Reply) -> None:
+        with self._lock:
+            entry = self._resume.get(id(reply))
+            if entry is not None and entry[0] is reply:
+                del self._resume[id(reply)]
+
+    def sender_action(self, user_id: str, action: str) -> bool:
+        """Best effort: a failed indicator is logged, never raised (it is cosmetic)."""
+        try:
+            self.api.post(sender_action_body(user_id, action))
+        except DeliveryError as error:
+            log.warning("sender action %s for user %s failed: %s", action, user_id, error)
+            return False
+        return True
+
+    def mark_seen(self, user_id: str) -> None:
+        self.sender_action(user_id, "mark_seen")
+
+    def mark_writing(self, user_id: str, write_on: bool) -> None:
+        self.sender_action(user_id, "typing_on" if write_on else "typing_off")
+
+    def turn_started(self, user_id: str) -> None:
+        """One sender action per incoming message (``turn_action``), never two."""
+        if self.turn_action != "none":
+            self.sender_action(user_id, self.turn_action)
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def verify_signature(self, body: bytes, header: str | None) -> bool:
+        """Whether ``X-Hub-Signature-256`` is the HMAC-SHA256 of ``body`` with the app secret."""
+        if not self._app_secret:
+            return False
+        return valid_signature(body, header, self._app_secret.reveal())
+
+    def check_verify_token(self, token: str | None) -> bool:
+        """Whether ``hub.verify_token`` matches (constant time); False when none is set."""
+        return tokens_match(token, self._verify_token.reveal())
+
+    def blueprint(self, bot: Bot) -> Blueprint:
+        """The webhook (GET verification, signed POST events) for ``create_app``."""
+        return make_blueprint(bot, self)
+
+
+def _check_options(
+    token: Any,
+    app_secret: Any,
+    verify_token: Any,
+    graph_url: Any,
+    api_version: Any,
+    timeout: Any,
+    insecure: Any,
+    turn_action: Any,
+) -> None:
+    """Fail at start with the option at fault, never at the first message."""
+    if not isinstance(token, str) or not token.strip():
+        raise ConfigError("page_access_token must be a non-empty string (the Page access token)")
+    for name, value in (("app_secret", app_secret), ("verify_token", verify_token)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string")
+    if not isinstance(graph_url, str) or not graph_url.startswith(("https://", "http://")):
+        raise ConfigError(f"graph_url must be an http(s) URL, got {graph_url!r}")
+    if not isinstance(api_version, str) or not api_version.strip("/"):
+        raise ConfigError(f"api_version must look like 'v25.0', got {api_version!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if not isinstance(insecure, bool):
+        raise ConfigError(f"insecure_allow_unsigned must be true or false, got {insecure!r}")
+    if turn_action not in TURN_ACTIONS:
+        raise ConfigError(
+            f"turn_action must be one of {', '.join(TURN_ACTIONS)}, got {turn_action!r}"
+        )

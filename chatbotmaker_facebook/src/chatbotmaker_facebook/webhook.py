@@ -1,0 +1,206 @@
+"""The webhook: Meta's subscription check (GET) and signed event deliveries (POST).
+
+Order of a POST, each step refusing before the next one runs: size (413), signature over the
+raw bytes (403), JSON (400), shape (400); only then is any event handled. Bad input therefore
+never reaches the parser unauthenticated and never gets a 500. A failure of the bot itself
+(the database is down) is a 500 on purpose: Meta redelivers, and handled ids are skipped.
+Messages go to ``Bot.receive``: handled in the request (``mode = "inline"``) or enqueued for
+a worker (``mode = "queued"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Request, Response, request
+from werkzeug.exceptions import HTTPException
+
+from chatbotmaker_core.web import MAX_BODY_BYTES
+
+from .parse import PayloadError, parse_payload
+
+if TYPE_CHECKING:
+    from chatbotmaker_core import Bot
+
+    from .messenger import FacebookMessenger
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+#: what Meta's sample servers answer; Meta only looks at the status
+RECEIVED = "EVENT_RECEIVED"
+
+Verifier = Callable[[bytes, "str | None"], bool]
+
+
+def valid_signature(body: bytes, header: str | None, app_secret: str) -> bool:
+    """Whether ``header`` is ``sha256=<hex HMAC-SHA256 of body keyed with app_secret>``.
+
+    The raw bytes are hashed as received (re-serialised JSON would differ), and compared in
+    constant time. Anything malformed is simply not valid.
+    """
+    if not header or not app_secret:
+        return False
+    scheme, _, digest = header.strip().partition("=")
+    if scheme.strip().lower() != "sha256" or not digest:
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, digest.strip().lower().encode("utf-8", "replace"))
+
+
+def tokens_match(given: str | None, expected: str | None) -> bool:
+    """Constant-time comparison of a verify token; False when either is missing."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(
+        hashlib.sha256(given.encode("utf-8", "replace")).digest(),
+        hashlib.sha256(expected.encode("utf-8", "replace")).digest(),
+    )
+
+
+def _plain(text: str, status: int) -> Response:
+    return Response(text, status=status, mimetype="text/plain")
+
+
+def verify_subscription(args: Any, token_ok: Callable[[str | None], bool]) -> Response:
+    """GET: answer Meta's ``hub.challenge`` when the mode and verify token are right."""
+    mode = args.get("hub.mode")
+    challenge = args.get("hub.challenge")
+    if mode == "subscribe" and challenge is not None and token_ok(args.get("hub.verify_token")):
+        log.info("webhook verified by Meta (subscribe)")
+        return _plain(challenge, 200)
+    log.warning(
+        "webhook verification refused (hub.mode=%r): wrong or missing verify token",
+        str(mode)[:20] if mode is not None else None,
+    )
+    return _plain("forbidden", 403)
+
+
+def read_body(req: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The raw body, or None when it is larger than ``limit`` bytes (checked before reading)."""
+    length = req.content_length
+    if length is not None and length > limit:
+        return None
+    try:
+        data = req.get_data(cache=True) if length is not None else req.stream.read(limit + 1)
+    except HTTPException as error:  # 413 from MAX_CONTENT_LENGTH, 400 on a cut-off body
+        if error.code == 413:
+            return None
+        raise
+    return None if len(data) > limit else data
+
+
+def receive(
+    req: Request,
+    bot: Bot,
+    *,
+    verify: Verifier | None,
+    allow_unsigned: bool = False,
+    limit: int = MAX_BODY_BYTES,
+) -> Response:
+    """POST: check size and signature, parse, then hand every message to ``bot.receive``.
+
+    ``verify`` checks the signature header against the body; ``None`` means no app secret is
+    known, and then the POST is refused unless ``allow_unsigned``.
+    """
+    remote = req.remote_addr
+    body = read_body(req, limit)
+    if body is None:
+        log.warning("webhook POST refused (413): body over %d bytes, from %s", limit, remote)
+        return _plain("payload too large", 413)
+    if verify is not None:
+        header = req.headers.get(SIGNATURE_HEADER)
+        if not verify(body, header):
+            if header:
+                log.error(
+                    "webhook POST refused (403): %s does not match the app secret (from %s, "
+                    "%d bytes). If Meta's deliveries all fail, app_secret is wrong and Meta "
+                    "will eventually disable the webhook.",
+                    SIGNATURE_HEADER,
+                    remote,
+                    len(body),
+                )
+            else:
+                log.warning(
+                    "webhook POST refused (403): no %s header (from %s)", SIGNATURE_HEADER, remote
+                )
+            return _plain("invalid signature", 403)
+    elif not allow_unsigned:
+        log.error(
+            "webhook POST refused (403): no app_secret is configured, so deliveries cannot be "
+            "verified. Set app_secret (or insecure_allow_unsigned = true for local testing)."
+        )
+        return _plain("forbidden: webhook has no app secret", 403)
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        log.warning("webhook POST refused (400): body is not JSON (%s)", type(error).__name__)
+        return _plain("malformed JSON", 400)
+    try:
+        messages = parse_payload(payload)
+    except PayloadError as error:
+        log.warning("webhook POST refused (400): %s", error)
+        return _plain(f"unexpected body: {error}", 400)
+    for message in messages:
+        bot.receive(message)  # handled now (inline mode) or enqueued for a worker (queued)
+    return _plain(RECEIVED, 200)
+
+
+def make_blueprint(bot: Bot, messenger: FacebookMessenger) -> Blueprint:
+    """The blueprint ``create_app`` mounts at ``/webhook`` (``/webhook/`` works too)."""
+    blueprint = Blueprint("facebook_webhook", __name__)
+    verify = messenger.verify_signature if messenger.has_app_secret else None
+
+    def webhook() -> Response:
+        if request.method == "GET":
+            return verify_subscription(request.args, messenger.check_verify_token)
+        return receive(
+            request, bot, verify=verify, allow_unsigned=messenger.insecure_allow_unsigned
+        )
+
+    blueprint.add_url_rule("", "webhook", webhook, methods=["GET", "POST"])
+    blueprint.add_url_rule("/", "webhook_slash", webhook, methods=["GET", "POST"])
+    return blueprint
+
+
+def facebook_route(
+    request: Request,
+    facebook_check_token: str | None,
+    bot: Bot,
+    *,
+    app_secret: str | None = None,
+    insecure_allow_unsigned: bool | None = None,
+) -> Response:
+    """The seed's helper for a view of your own Flask app: ``return facebook_route(...)``.
+
+    GET verifies the subscription with ``facebook_check_token``. POST behaves like the
+    blueprint: the signature is checked with ``app_secret`` if given, else with the app secret
+    of ``bot.messenger`` when it is a :class:`FacebookMessenger` that has one; with neither,
+    the POST is refused (403) unless ``insecure_allow_unsigned`` (default: the messenger's
+    setting) is true.
+    """
+    from .messenger import FacebookMessenger
+
+    if request.method == "GET":
+        return verify_subscription(request.args, lambda t: tokens_match(t, facebook_check_token))
+    if request.method != "POST":
+        response = _plain("method not allowed", 405)
+        response.headers["Allow"] = "GET, POST"
+        return response
+    messenger = bot.messenger
+    verify: Verifier | None = None
+    allow = bool(insecure_allow_unsigned)
+    if app_secret:
+        secret = app_secret
+        verify = lambda body, header: valid_signature(body, header, secret)  # noqa: E731
+    elif isinstance(messenger, FacebookMessenger):
+        if messenger.has_app_secret:
+            verify = messenger.verify_signature
+        if insecure_allow_unsigned is None:
+            allow = messenger.insecure_allow_unsigned
+    return receive(request, bot, verify=verify, allow_unsigned=allow)

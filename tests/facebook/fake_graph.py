@@ -1,0 +1,170 @@
+"""A real HTTP server on 127.0.0.1 that plays the Graph API's Send API.
+
+It records every request (path, query, JSON body, headers) and answers from a script of
+responses (``fail``), then with success. Nothing in ``requests`` is patched: the messenger
+talks HTTP to it exactly as it would to graph.facebook.com.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str | None:
+        message = self.body.get("message") if isinstance(self.body, dict) else None
+        return message.get("text") if isinstance(message, dict) else None
+
+
+@dataclass
+class Scripted:
+    status: int
+    body: Any
+    headers: dict[str, str]
+    delay: float = 0.0
+    on: str = "message"
+
+    def applies_to(self, recorded: Recorded) -> bool:
+        if self.on == "any" or not isinstance(recorded.body, dict):
+            return True
+        return ("message" in recorded.body) == (self.on == "message")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
+    server: _Server
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = raw
+        url = urlsplit(self.path)
+        query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+        graph = self.server.graph
+        answer = graph._answer(Recorded("POST", url.path, query, body, dict(self.headers)))
+        if answer.delay:
+            time.sleep(answer.delay)
+        payload = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body)
+        data = payload if isinstance(payload, bytes) else payload.encode()
+        try:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client gave up (a timeout test)
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        return
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    graph: FakeGraph
+
+
+class FakeGraph:
+    """``graph.url`` is the ``graph_url`` to give the messenger; ``graph.requests`` the log."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self._script: deque[Scripted] = deque()
+        self._lock = threading.Lock()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.graph = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeGraph:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        """Forget the requests and the script (between tests sharing one server)."""
+        with self._lock:
+            self.requests.clear()
+            self._script.clear()
+
+    def fail(
+        self,
+        status: int,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+        on: str = "message",
+    ) -> None:
+        """The next ``times`` requests get this answer (then success again).
+
+        ``on`` picks which requests: ``"message"`` (default), ``"action"`` (sender actions)
+        or ``"any"``; the others are answered with success meanwhile.
+        """
+        body = {"error": {"message": "scripted", "code": 1}} if body is None else body
+        with self._lock:
+            for _ in range(times):
+                self._script.append(Scripted(status, body, headers or {}, delay, on))
+
+    def _answer(self, recorded: Recorded) -> Scripted:
+        with self._lock:
+            self.requests.append(recorded)
+            for scripted in self._script:
+                if scripted.applies_to(recorded):
+                    self._script.remove(scripted)
+                    return scripted
+            number = len(self.requests)
+        recipient = recorded.body.get("recipient", {}) if isinstance(recorded.body, dict) else {}
+        return Scripted(200, {"recipient_id": recipient.get("id"), "message_id": f"m_{number}"}, {})
+
+    # -- what the tests look at ---------------------------------------------------------
+
+    def messages(self) -> list[Recorded]:
+        """Requests that sent a message (not sender actions)."""
+        return [r for r in self.requests if isinstance(r.body, dict) and "message" in r.body]
+
+    def texts(self) -> list[str | None]:
+        return [r.text for r in self.messages()]
+
+    def replies(self) -> list[tuple[str, str | None]]:
+        """``(recipient id, text)`` of every message request, in order."""
+        return [(r.body["recipient"]["id"], r.text) for r in self.messages()]
+
+    def actions(self) -> list[str]:
+        return [
+            r.body["sender_action"]
+            for r in self.requests
+            if isinstance(r.body, dict) and "sender_action" in r.body
+        ]
