@@ -40,6 +40,8 @@ def create_app(bot: Bot) -> Flask:
         except NotImplementedError:
             log.warning("messenger %s receives no webhooks", type(bot.messenger).__name__)
     _dispose_after_fork(bot)
+    if bot.queue is not None:
+        bot.queue.apply_schema()  # queued mode: the webhook enqueues into procrastinate's tables
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
