@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Connection, engine_from_config, select
+from sqlalchemy import Connection, engine_from_config, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Models, add_relationship, models_for, new_base
@@ -15,6 +15,9 @@ from .sqlite import configure_sqlite
 from .store import Store
 
 __all__ = ["Database", "add_relationship"]
+
+#: the PostgreSQL advisory lock key held while creating tables (ours and the queue's)
+SCHEMA_LOCK = 72210357
 
 
 class Database:
@@ -35,10 +38,18 @@ class Database:
         self.models: Models = models_for(self.base)
         self.user_class = self.models.User
         self.argument_class = self.models.Argument
-        self.base.metadata.create_all(self.engine)
+        self._create_tables()
         self.session_maker = sessionmaker(bind=self.engine)
         self.store = Store(self.engine, self.models)
         self._session: ContextVar[Session | None] = ContextVar("chatbotmaker_session", default=None)
+
+    def _create_tables(self) -> None:
+        """``create_all``, one process at a time: on PostgreSQL, processes starting together on
+        a new database would otherwise race on ``CREATE TABLE`` and crash."""
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            self.base.metadata.create_all(conn)
 
     @property
     def url(self) -> str:

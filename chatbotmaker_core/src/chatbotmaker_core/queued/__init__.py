@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, make_url
 
+from ..database import SCHEMA_LOCK
 from ..errors import ConfigError
 from ..message import Reply
 from .codec import message_from_job, message_to_job, replies_from_job, replies_to_job
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 TURN_TASK = "chatbotmaker.turn"
 DELIVER_TASK = "chatbotmaker.deliver"
 QUEUE = "chatbotmaker"
+DELIVERY_PRIORITY = 10
 
 
 def _procrastinate() -> Any:
@@ -37,9 +39,16 @@ def _procrastinate() -> Any:
     return procrastinate
 
 
+#: seconds libpq may take to connect, unless the URL says (libpq's default is to wait forever:
+#: a connection attempt caught in a server restart can then hang, and with it the pool)
+CONNECT_TIMEOUT = 10
+
+
 def conninfo(bot: Bot) -> str:
     """The libpq connection string of the bot's database (procrastinate's own pool)."""
     url = make_url(bot.database.engine.url).set(drivername="postgresql")
+    if "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT)})
     return url.render_as_string(hide_password=False)
 
 
@@ -82,12 +91,17 @@ class Queue:
         self._defer(
             DELIVER_TASK,
             f"chatbotmaker:reply:{user_id}",
+            # Replies go before turns still waiting, so they do not queue behind the backlog;
+            # procrastinate compares priorities only within a lock, so reply order holds.
+            priority=DELIVERY_PRIORITY,
             connection=conn.connection.driver_connection,
             user_id=user_id,
             replies=replies_to_job(replies),
         )
 
-    def _defer(self, task: str, lock: str, connection: Any = None, **kwargs: Any) -> int:
+    def _defer(
+        self, task: str, lock: str, priority: int = 0, connection: Any = None, **kwargs: Any
+    ) -> int:
         from procrastinate.tasks import configure_task
 
         deferrer = configure_task(
@@ -95,6 +109,7 @@ class Queue:
             job_manager=self.sync_app.job_manager,
             queue=QUEUE,
             lock=lock,
+            priority=priority,
             connection=connection,
         )
         return deferrer.defer(**kwargs)
@@ -121,7 +136,7 @@ class Queue:
 
         with self.bot.database.engine.begin() as conn:
             # One process at a time: serve and workers may start together.
-            conn.execute(text("SELECT pg_advisory_xact_lock(72210357)"))
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             exists = conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar()
             if exists:
                 return False
