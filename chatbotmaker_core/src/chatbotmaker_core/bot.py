@@ -136,26 +136,37 @@ class Bot:
                 exc_info=failure.error,
             )
             result.error = failure.error
-            self._mark_handled(message)
             if self.error_message:
                 result.replies = [Reply(self.error_message)]
+            staged = self._mark_handled(message, result.replies)
         else:
             result.handled = not result.duplicate
             result.replies = turn.replies
+            staged = turn.staged
         if result.duplicate:
             log.info("message %s of user %s already handled", message.message_id, message.user_id)
-        elif result.replies and not turn.staged:
+        elif result.replies and not staged:
             result.sent = deliver(
                 self.messenger, self.database, message.user_id, result.replies, self.retry_policy
             )
         return result
 
-    def _mark_handled(self, message: Message) -> None:
-        """Record a failed message's id so a redelivery does not fail (and apologise) again."""
-        if message.message_id is None:
-            return
+    def _mark_handled(self, message: Message, replies: list[Reply]) -> bool:
+        """Record a failed message's id so a redelivery does not fail (and apologise) again.
+
+        In queued mode the apology is deferred in the same transaction, behind the user's
+        earlier replies; returns True when it was.
+        """
+        if message.message_id is None and self.queue is None:
+            return False
         with self.database.engine.begin() as conn:
-            self.database.store.claim_message(conn, message.message_id)
+            claimed = message.message_id is None or self.database.store.claim_message(
+                conn, message.message_id
+            )
+            if self.queue is not None and replies and claimed:
+                self.queue.stage_replies(conn, message.user_id, replies)
+                return True
+        return False
 
 
 def _bot_options(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from chatbotmaker_core import Messenger
 
 
@@ -12,4 +14,7 @@ class DevMessenger(Messenger):
     prints_to_terminal = True
 
     def send(self, user_id: str, text: str) -> None:
-        print(f"{user_id} > {text}", flush=True)
+        # One write per reply, newline included: worker threads printing at once must not
+        # interleave a reply with another's line end.
+        sys.stdout.write(f"{user_id} > {text}\n")
+        sys.stdout.flush()

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Connection, engine_from_config, select, text
+from sqlalchemy import Connection, engine_from_config, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Models, add_relationship, models_for, new_base
@@ -18,6 +18,8 @@ __all__ = ["Database", "add_relationship"]
 
 #: the PostgreSQL advisory lock key held while creating tables (ours and the queue's)
 SCHEMA_LOCK = 72210357
+#: seconds a new PostgreSQL connection may take before it fails
+CONNECT_TIMEOUT = 10
 
 
 class Database:
@@ -31,7 +33,11 @@ class Database:
     def __init__(self, config: Mapping[str, Any] | str, base: Any = None) -> None:
         options = {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
         options.setdefault("sqlalchemy.pool_pre_ping", True)
-        self.engine = engine_from_config(options, prefix="sqlalchemy.")
+        extra: dict[str, Any] = {}
+        if make_url(str(options["sqlalchemy.url"])).get_backend_name() == "postgresql":
+            # A connect attempt caught by a server restart must fail, not hang a turn for ever.
+            extra["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+        self.engine = engine_from_config(options, prefix="sqlalchemy.", **extra)
         if self.engine.dialect.name == "sqlite":
             configure_sqlite(self.engine)
         self.base = new_base() if base is None else base

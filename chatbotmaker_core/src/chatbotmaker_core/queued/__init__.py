@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, make_url
 
-from ..database import SCHEMA_LOCK
+from ..database import CONNECT_TIMEOUT, SCHEMA_LOCK
 from ..errors import ConfigError
 from ..message import Reply
 from .codec import message_from_job, message_to_job, replies_from_job, replies_to_job
@@ -41,7 +41,6 @@ def _procrastinate() -> Any:
 
 #: seconds libpq may take to connect, unless the URL says (libpq's default is to wait forever:
 #: a connection attempt caught in a server restart can then hang, and with it the pool)
-CONNECT_TIMEOUT = 10
 
 
 def conninfo(bot: Bot) -> str:
@@ -75,7 +74,11 @@ class Queue:
         # Deferring from synchronous code (webhook requests, the turn's transaction) goes
         # through an app on a synchronous connector; the worker uses the asynchronous one.
         self.sync_app = procrastinate.App(
-            connector=procrastinate.SyncPsycopgConnector(conninfo=conninfo(bot), min_size=1)
+            # Webhook threads share this pool: several connections, and a wait for one that
+            # stays under the 20 s Meta gives the webhook (a 5xx makes Meta deliver again).
+            connector=procrastinate.SyncPsycopgConnector(
+                conninfo=conninfo(bot), min_size=1, max_size=8, timeout=10
+            )
         )
         self._sync_open = False
 
