@@ -30,5 +30,9 @@ test-pythons:
 		$(MAKE) --no-print-directory test PYTHON=$$v VENV=.venv-$$(basename $$(dirname $$(dirname $$v))) || exit 1; \
 	done
 
+# Turns per second against chatbotmaker 0.0.13 and raw sqlite3 (docs/performance.md).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/turns.py
+
 clean:
 	rm -rf .venv .venv-* .pytest_cache .ruff_cache

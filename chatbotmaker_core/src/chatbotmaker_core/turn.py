@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc
-from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .message import Message, Reply
@@ -97,9 +97,11 @@ class Turn:
 
     def _attach_user(self, session: Any, row: Any) -> Any:
         """The ORM user for ``row``, made persistent in ``session`` without another SELECT."""
-        user_class = self.bot.database.user_class
-        configure_mappers()  # a no-op once relationships added by the application are set up
-        user = user_class.__mapper__.class_manager.new_instance()
+        mapper = self.bot.database.user_class.__mapper__
+        # A no-op once relationships added by the application are set up; unlike
+        # configure_mappers() it does not gather every registry of the process first.
+        mapper.registry.configure(cascade=True)
+        user = mapper.class_manager.new_instance()
         set_committed_value(user, "id", row.id)
         set_committed_value(user, "fb_id", self.message.user_id)
         set_committed_value(user, "state", row.state)

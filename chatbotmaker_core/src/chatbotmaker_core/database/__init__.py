@@ -32,9 +32,11 @@ class Database:
 
     def __init__(self, config: Mapping[str, Any] | str, base: Any = None) -> None:
         options = {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
-        options.setdefault("sqlalchemy.pool_pre_ping", True)
+        backend = make_url(str(options.get("sqlalchemy.url", ""))).get_backend_name()
+        # A server can restart under us; a SQLite file cannot, so it is spared the ping.
+        options.setdefault("sqlalchemy.pool_pre_ping", backend != "sqlite")
         extra: dict[str, Any] = {}
-        if make_url(str(options["sqlalchemy.url"])).get_backend_name() == "postgresql":
+        if backend == "postgresql":
             # A connect attempt caught by a server restart must fail, not hang a turn for ever.
             extra["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
         self.engine = engine_from_config(options, prefix="sqlalchemy.", **extra)

@@ -1,0 +1,92 @@
+"""The SQLite hot path: prebuilt statements run on the driver behave like Connection.execute.
+
+A turn on pysqlite runs its own statements on the DBAPI connection unless something watches
+them (echo, cursor-execute or error listeners). Both paths must leave the same rows, raise the
+same SQLAlchemy exceptions, and the watched path must show every statement.
+"""
+
+import pytest
+from sqlalchemy import event, exc, select
+
+from chatbotmaker_core import Bot, Database, Dispatcher, Message, NullMessenger
+
+VALUES = [0, 7, -2.5, "text", "", None, True, [1, "a", None], {"k": [1, {"n": None}]}]
+
+
+def count(user, text):
+    for index, value in enumerate(VALUES):
+        assert user.get_argument(f"v{index}", "missing") in (value, "missing")
+        user.store_argument(f"v{index}", value)
+    user.store_argument("n", user.get_argument("n", 0) + 1)
+    user.send_message(str(user.get_argument("n")))
+    user.change_state("other" if user.state == "welcome" else "welcome")
+
+
+RULES = {"actions": {"welcome": {"func": count}, "other": {"func": count}}}
+
+
+def run_conversation(url, watch):
+    database = Database({"sqlalchemy.url": url})
+    seen = []
+    if watch:
+
+        @event.listens_for(database.engine, "before_cursor_execute")
+        def _seen(conn, cursor, statement, *args):
+            seen.append(statement)
+
+    bot = Bot({}, NullMessenger(), Dispatcher(RULES), database)
+    assert database.store._driver is not None  # pysqlite: the prebuilt statements exist
+    results = [
+        bot.handle(Message(user_id=user, text="hi", message_id=mid))
+        for user, mid in [("a", "1"), ("b", "2"), ("a", "3"), ("a", "3"), ("a", "4")]
+    ]
+    handled = database.models.HandledMessage
+    with database.session_maker() as session:
+        stamps = session.scalars(select(handled.handled_at)).all()
+    snapshot = {
+        "results": [(r.handled, r.duplicate, [x.text for x in r.replies]) for r in results],
+        "a": (database.get_user("a").state, database.get_arguments("a")),
+        "b": (database.get_user("b").state, database.get_arguments("b")),
+        "stamp_types": {type(stamp).__name__ for stamp in stamps},
+    }
+    database.dispose()
+    return snapshot, seen
+
+
+def test_driver_path_and_watched_path_leave_the_same_rows(tmp_path):
+    fast, unseen = run_conversation(f"sqlite:///{tmp_path}/fast.db", watch=False)
+    watched, seen = run_conversation(f"sqlite:///{tmp_path}/watched.db", watch=True)
+    assert fast == watched
+    assert fast["a"] == ("other", {**{f"v{i}": v for i, v in enumerate(VALUES)}, "n": 3})
+    assert fast["stamp_types"] == {"datetime"}
+    assert unseen == []
+    # Watched, every statement of the turn goes through Connection.execute.
+    assert seen.count("BEGIN IMMEDIATE") >= 5
+    assert any(s.startswith("INSERT INTO chatbotmaker_handled_messages") for s in seen)
+    assert any(s.startswith("SELECT users.id, users.state") for s in seen)
+    assert any(s.startswith("UPDATE users SET state") for s in seen)
+
+
+@pytest.mark.parametrize("watch", [False, True])
+def test_driver_errors_raise_as_sqlalchemy_errors(tmp_path, watch):
+    database = Database({"sqlalchemy.url": f"sqlite:///{tmp_path}/bot.db"})
+    if watch:
+        event.listen(database.engine, "handle_error", lambda context: None)
+    with pytest.raises(exc.IntegrityError):  # no user 12345: the foreign key refuses it
+        with database.engine.begin() as conn:
+            database.store.store_argument(conn, 12345, "x", 1)
+
+
+@pytest.mark.parametrize("watch", [False, True])
+def test_a_lost_connection_is_a_database_error_not_a_handler_failure(tmp_path, watch):
+    def func(user, text):
+        user.turn._conn.connection.dbapi_connection.close()
+        user.get_argument("x")
+
+    database = Database({"sqlalchemy.url": f"sqlite:///{tmp_path}/b.db"})
+    if watch:
+        event.listen(database.engine, "handle_error", lambda context: None)
+    bot = Bot({}, NullMessenger(), Dispatcher({"actions": {"welcome": {"func": func}}}), database)
+    with pytest.raises(exc.DBAPIError) as raised:
+        bot.handle(Message(user_id="u", text="hi", message_id="m"))
+    assert raised.value.connection_invalidated
