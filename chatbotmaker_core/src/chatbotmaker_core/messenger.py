@@ -24,7 +24,7 @@ class Messenger:
         """Send ``text`` to ``user_id``."""
         raise NotImplementedError(f"{type(self).__name__} must implement send(user_id, text)")
 
-    def mark_writing(self, user_id: str, write_on: bool) -> None:
+    def mark_writing(self, user_id: str, on: bool) -> None:
         """Show or hide a typing indicator. No-op unless the platform has one."""
 
     def mark_seen(self, user_id: str) -> None:

@@ -46,8 +46,8 @@ class RecordingMessenger(Messenger):
     def mark_seen(self, user_id: str) -> None:
         self.actions.append((user_id, "mark_seen"))
 
-    def mark_writing(self, user_id: str, write_on: bool) -> None:
-        self.actions.append((user_id, "typing_on" if write_on else "typing_off"))
+    def mark_writing(self, user_id: str, on: bool) -> None:
+        self.actions.append((user_id, "typing_on" if on else "typing_off"))
 
     def texts(self, user_id: str | None = None) -> list[str]:
         return [text for uid, text in self.sent if user_id is None or uid == user_id]

@@ -167,8 +167,8 @@ class FacebookMessenger(Messenger):
     def mark_seen(self, user_id: str) -> None:
         self.sender_action(user_id, "mark_seen")
 
-    def mark_writing(self, user_id: str, write_on: bool) -> None:
-        self.sender_action(user_id, "typing_on" if write_on else "typing_off")
+    def mark_writing(self, user_id: str, on: bool) -> None:
+        self.sender_action(user_id, "typing_on" if on else "typing_off")
 
     def turn_started(self, user_id: str) -> None:
         """One sender action per incoming message (``turn_action``), never two."""
