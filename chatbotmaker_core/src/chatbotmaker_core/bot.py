@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .database import Database
 from .dispatcher import Dispatcher
-from .errors import ConfigError, UnknownStateError, suggest
+from .errors import ConfigError, UnknownStateError, did_you_mean
 from .message import Message, Reply
 from .messenger import Messenger
 from .outbox import RetryPolicy, deliver
@@ -174,11 +174,8 @@ def _bot_options(config: Mapping[str, Any]) -> dict[str, Any]:
     options = {key: default for key, (_, default) in BOT_OPTIONS.items()}
     for key, value in config.items():
         if key not in BOT_OPTIONS:
-            hint = suggest(key, BOT_OPTIONS)
-            problems.append(
-                f"[bot] unknown option {key!r}"
-                + (f" (did you mean {hint!r}?)" if hint else f"; known: {', '.join(BOT_OPTIONS)}")
-            )
+            hint = did_you_mean(key, BOT_OPTIONS) or f"; known: {', '.join(BOT_OPTIONS)}"
+            problems.append(f"[bot] unknown option {key!r}{hint}")
             continue
         expected = BOT_OPTIONS[key][0]
         if not isinstance(value, expected) or isinstance(value, bool):

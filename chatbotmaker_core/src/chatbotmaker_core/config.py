@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ChatbotmakerError, ConfigError, suggest
+from .errors import ChatbotmakerError, ConfigError, did_you_mean
 from .plugins import PluginManager, get_plugin_manager
 
 if sys.version_info >= (3, 11):
@@ -124,11 +124,9 @@ def _check_options(factory: Any, table: str, name: str, options: Mapping[str, An
     accepted = [p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
     for key in options:
         if key not in accepted:
-            hint = suggest(key, accepted)
             raise ConfigError(
-                f"[{table}] unknown option {key!r} for {name!r}"
-                + (f" (did you mean {hint!r}?)" if hint else "")
-                + f"; accepted: {', '.join(accepted) or 'none'}"
+                f"[{table}] unknown option {key!r} for {name!r}{did_you_mean(key, accepted)}"
+                f"; accepted: {', '.join(accepted) or 'none'}"
             )
 
 

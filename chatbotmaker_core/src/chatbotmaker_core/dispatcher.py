@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import ConfigError, UnknownStateError, suggest
+from .errors import ConfigError, UnknownStateError, did_you_mean
 
 #: handler key -> the arguments it is called with after ``user``
 HANDLER_KEYS: dict[str, tuple[str, ...]] = {
@@ -117,10 +117,8 @@ def _check_state(state: str, handlers: Mapping[str, Any]) -> list[str]:
     problems = []
     for key, value in handlers.items():
         if key not in HANDLER_KEYS:
-            hint = suggest(key, HANDLER_KEYS)
-            did_you_mean = f" (did you mean {hint!r}?)" if hint else ""
             problems.append(
-                f"state {state!r}: unknown key {key!r}{did_you_mean}; "
+                f"state {state!r}: unknown key {key!r}{did_you_mean(key, HANDLER_KEYS)}; "
                 f"allowed keys: {', '.join(HANDLER_KEYS)}"
             )
         elif not callable(value):

@@ -50,10 +50,7 @@ class UnknownStateError(ChatbotmakerError, LookupError):
         self.state = state
         self.known = sorted(known)
         message = f"unknown state {state!r}; known states: {', '.join(self.known)}"
-        hint = suggest(state, self.known)
-        if hint:
-            message += f" (did you mean {hint!r}?)"
-        super().__init__(message)
+        super().__init__(message + did_you_mean(state, self.known))
 
     def __str__(self) -> str:  # LookupError would repr() the message
         return str(self.args[0])
@@ -79,6 +76,12 @@ class DeliveryError(ChatbotmakerError):
         self.transient = transient
         self.retry_after = retry_after
         self.code = code
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""`` when none is close."""
+    hint = suggest(word, choices)
+    return f" (did you mean {hint!r}?)" if hint else ""
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:
