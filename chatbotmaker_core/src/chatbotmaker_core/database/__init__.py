@@ -52,12 +52,17 @@ class Database:
         self._session: ContextVar[Session | None] = ContextVar("chatbotmaker_session", default=None)
 
     def _create_tables(self) -> None:
-        """``create_all``, one process at a time: on PostgreSQL, processes starting together on
-        a new database would otherwise race on ``CREATE TABLE`` and crash."""
+        with self.schema_transaction() as conn:
+            self.base.metadata.create_all(conn)
+
+    @contextmanager
+    def schema_transaction(self) -> Iterator[Connection]:
+        """A transaction for creating tables, one process at a time: on PostgreSQL, processes
+        starting together on a new database would otherwise race on ``CREATE TABLE``."""
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-            self.base.metadata.create_all(conn)
+            yield conn
 
     @property
     def url(self) -> str:

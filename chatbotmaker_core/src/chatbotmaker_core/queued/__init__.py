@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, make_url
+from sqlalchemy import Connection, make_url, text
 
-from ..database import CONNECT_TIMEOUT, SCHEMA_LOCK
+from ..database import CONNECT_TIMEOUT
 from ..errors import ConfigError
 from ..message import Reply
+from ..outbox import deliver
 from .codec import message_from_job, message_to_job, replies_from_job, replies_to_job
 
 if TYPE_CHECKING:
@@ -39,12 +40,10 @@ def _procrastinate() -> Any:
     return procrastinate
 
 
-#: seconds libpq may take to connect, unless the URL says (libpq's default is to wait forever:
-#: a connection attempt caught in a server restart can then hang, and with it the pool)
-
-
 def conninfo(bot: Bot) -> str:
-    """The libpq connection string of the bot's database (procrastinate's own pool)."""
+    """The libpq connection string of the bot's database (procrastinate's own pool), with a
+    connect timeout unless the URL sets one: libpq would otherwise wait for ever on a server
+    caught restarting, and with it the pool."""
     url = make_url(bot.database.engine.url).set(drivername="postgresql")
     if "connect_timeout" not in url.query:
         url = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT)})
@@ -57,8 +56,9 @@ class Queue:
     def __init__(self, bot: Bot, *, max_attempts: int = 5, retry_wait: int = 2) -> None:
         procrastinate = _procrastinate()
         self.bot = bot
+        dsn = conninfo(bot)
         self.app = procrastinate.App(
-            connector=procrastinate.PsycopgConnector(conninfo=conninfo(bot), min_size=1)
+            connector=procrastinate.PsycopgConnector(conninfo=dsn, min_size=1)
         )
         # A job that raises (the database went away, a poison event) is retried with
         # exponential backoff, then left as a failed job for `chatbotmaker jobs`.
@@ -77,7 +77,7 @@ class Queue:
             # Webhook threads share this pool: several connections, and a wait for one that
             # stays under the 20 s Meta gives the webhook (a 5xx makes Meta deliver again).
             connector=procrastinate.SyncPsycopgConnector(
-                conninfo=conninfo(bot), min_size=1, max_size=8, timeout=10
+                conninfo=dsn, min_size=1, max_size=8, timeout=10
             )
         )
         self._sync_open = False
@@ -93,7 +93,7 @@ class Queue:
         """Defer the delivery of ``replies`` on the turn's own connection and transaction."""
         self._defer(
             DELIVER_TASK,
-            f"chatbotmaker:reply:{user_id}",
+            reply_lock(user_id),
             # Replies go before turns still waiting, so they do not queue behind the backlog;
             # procrastinate compares priorities only within a lock, so reply order holds.
             priority=DELIVERY_PRIORITY,
@@ -128,18 +128,12 @@ class Queue:
         self.bot.handle(message_from_job(message))
 
     def _run_delivery(self, user_id: str, replies: list[dict[str, Any]]) -> None:
-        from ..outbox import deliver
-
         bot = self.bot
         deliver(bot.messenger, bot.database, user_id, replies_from_job(replies), bot.retry_policy)
 
     def apply_schema(self) -> bool:
         """Create procrastinate's tables unless they exist; True when it created them."""
-        from sqlalchemy import text
-
-        with self.bot.database.engine.begin() as conn:
-            # One process at a time: serve and workers may start together.
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        with self.bot.database.schema_transaction() as conn:  # serve and workers start together
             exists = conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar()
             if exists:
                 return False
@@ -155,4 +149,10 @@ class Queue:
 
 
 def user_lock(user_id: str) -> str:
+    """The lock of a user's turn jobs: one at a time, oldest first."""
     return f"chatbotmaker:user:{user_id}"
+
+
+def reply_lock(user_id: str) -> str:
+    """The lock of a user's delivery jobs, apart from turns so replies need not wait for them."""
+    return f"chatbotmaker:reply:{user_id}"
