@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-import requests
+import urllib3
 
 from chatbotmaker_core import ConfigError, DeliveryError, Messenger, Reply
 
@@ -52,7 +52,7 @@ class FacebookMessenger(Messenger):
         timeout: float = 10.0,
         insecure_allow_unsigned: bool = False,
         turn_action: str = "typing_on",
-        session: requests.Session | None = None,
+        http: urllib3.PoolManager | None = None,
     ) -> None:
         _check_options(
             page_access_token,
@@ -74,7 +74,7 @@ class FacebookMessenger(Messenger):
             graph_url=graph_url,
             api_version=api_version,
             timeout=float(timeout),
-            session=session,
+            http=http,
         )
         # A long reply is several requests; when one after the first fails transiently the
         # outbox retries the whole reply, so remember how far it got (by reply identity).

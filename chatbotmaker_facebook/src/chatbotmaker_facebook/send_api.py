@@ -2,19 +2,36 @@
 
 Retrying is the core outbox's job (it owns the backoff policy and the failure table), so this
 client makes exactly one attempt and says, through :class:`~.errors.GraphAPIError`, whether
-another may help. It never lets the token escape: the URL is scrubbed from requests' exception
-text and the exception is raised outside the ``except`` block, so it chains nothing.
+another may help. It never lets the token escape: the URL is scrubbed from the exception text
+and the exception is raised outside the ``except`` block, so it chains nothing.
+
+It talks to urllib3's connection pool directly rather than through a ``requests.Session``:
+per call, requests re-reads the proxy settings from the environment and prepares the request
+in several passes, which cost more CPU than the HTTP exchange itself (``docs/performance.md``).
+What requests would have read from the environment (proxies, ``REQUESTS_CA_BUNDLE``) is read
+once, when the client is made.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
+import os
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
+from requests.certs import where as default_ca_bundle
+from requests.utils import get_environ_proxies
+from urllib3.exceptions import (
+    HTTPError,
+    LocationValueError,
+    NewConnectionError,
+    ProtocolError,
+    TimeoutError,
+)
 
 from .errors import GraphAPIError, error_from_response
 from .redact import Secret, install_log_filter, scrub
@@ -23,13 +40,7 @@ log = logging.getLogger(__name__)
 
 #: connections kept per host: one per serving thread (waitress uses 8 by default)
 POOL_SIZE = 32
-#: exceptions after which the request may not have reached Meta, or whose answer was lost
-_TRANSIENT_EXCEPTIONS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
+_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 def appsecret_proof(token: str, app_secret: str) -> str:
@@ -37,16 +48,21 @@ def appsecret_proof(token: str, app_secret: str) -> str:
     return hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-def new_session() -> requests.Session:
-    """A session that reuses connections, with a pool sized for a threaded server.
+def new_pool(url: str) -> urllib3.PoolManager:
+    """A pool manager for ``url``: keeps connections, honours the environment's proxy.
 
-    urllib3's own retries are off: a retry must go through our classification.
+    ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` and ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``
+    mean what they mean to requests, read once here. urllib3's own retries are off: a retry
+    must go through our classification.
     """
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+    options: dict[str, Any] = {"num_pools": 4, "maxsize": POOL_SIZE, "retries": False}
+    if urlsplit(url).scheme == "https":
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        options.update(cert_reqs="CERT_REQUIRED", ca_certs=bundle or default_ca_bundle())
+    proxy = get_environ_proxies(url).get(urlsplit(url).scheme)
+    if proxy:
+        return urllib3.ProxyManager(proxy, **options)
+    return urllib3.PoolManager(**options)
 
 
 class SendApi:
@@ -60,7 +76,7 @@ class SendApi:
         graph_url: str = "https://graph.facebook.com",
         api_version: str = "v25.0",
         timeout: float = 10.0,
-        session: requests.Session | None = None,
+        http: urllib3.PoolManager | None = None,
     ) -> None:
         install_log_filter()
         self._token = Secret(page_access_token)
@@ -68,48 +84,62 @@ class SendApi:
         self._proof = Secret(appsecret_proof(page_access_token, app_secret) if app_secret else "")
         self.url = f"{graph_url.rstrip('/')}/{api_version.strip('/')}/me/messages"
         self.timeout = timeout
-        self.session = session or new_session()
+        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self.http = http or new_pool(self.url)
 
     def __repr__(self) -> str:
         return f"SendApi(url={self.url!r}, timeout={self.timeout!r})"
 
-    def _params(self) -> dict[str, str]:
+    def _signed_url(self) -> str:
         params = {"access_token": self._token.reveal()}
         if self._proof:
             params["appsecret_proof"] = self._proof.reveal()
-        return params
+        return f"{self.url}?{urlencode(params)}"
 
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Send one request body; the decoded answer, or :class:`GraphAPIError`."""
         failure: GraphAPIError | None = None
         try:
-            response = self.session.post(
-                self.url, params=self._params(), json=body, timeout=self.timeout
+            response = self.http.request(
+                "POST",
+                self._signed_url(),
+                body=json.dumps(body, separators=(",", ":")).encode(),
+                headers=_HEADERS,
+                timeout=self._timeout,
+                retries=False,
             )
-        except requests.RequestException as error:
+        except (HTTPError, OSError, ValueError) as error:
             failure = self._request_failed(error)
         if failure is not None:
             raise failure  # outside the except block: nothing (with the URL) is chained
-        if 200 <= response.status_code < 300:
+        text = response.data.decode("utf-8", "replace")
+        if 200 <= response.status < 300:
             try:
-                answer = response.json()
+                answer = json.loads(text) if text else {}
             except ValueError:
                 answer = {}
             return answer if isinstance(answer, dict) else {}
         raise error_from_response(
-            response.status_code,
+            response.status,
             response.headers.get("Retry-After"),
-            response.text,
+            text,
             (self._token, self._app_secret, self._proof),
         )
 
-    def _request_failed(self, error: requests.RequestException) -> GraphAPIError:
-        detail = scrub(f"{type(error).__name__}: {error}", self._token, self._app_secret)
-        if isinstance(error, _TRANSIENT_EXCEPTIONS):
-            timeout = isinstance(error, requests.Timeout)
-            code = "timeout" if timeout else "connection_error"
-            log.info("Send API request failed (%s, transient): %s", code, detail)
-            return GraphAPIError(f"Send API unreachable: {detail}", transient=True, code=code)
+    def _request_failed(self, error: Exception) -> GraphAPIError:
+        where = f"POST {self._signed_url()}"  # which request, the credentials masked below
+        detail = scrub(f"{type(error).__name__}: {error} ({where})", self._token, self._app_secret)
+        # NewConnectionError is a TimeoutError subclass in urllib3, but a refusal is no timeout
+        if isinstance(error, TimeoutError) and not isinstance(error, NewConnectionError):
+            log.info("Send API request failed (timeout, transient): %s", detail)
+            return GraphAPIError(f"Send API unreachable: {detail}", transient=True, code="timeout")
+        if isinstance(error, (HTTPError, OSError, ProtocolError)) and not isinstance(
+            error, LocationValueError
+        ):
+            log.info("Send API request failed (connection_error, transient): %s", detail)
+            return GraphAPIError(
+                f"Send API unreachable: {detail}", transient=True, code="connection_error"
+            )
         log.error("Send API request could not be made (permanent): %s", detail)
         return GraphAPIError(
             f"Send API request invalid: {detail}", transient=False, code="request_error"
