@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, exc
+from sqlalchemy import Connection, Engine, event
+
+from .driver import dbapi_error, driver_error, statements_watched
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -37,49 +39,7 @@ def configure_sqlite(engine: Engine) -> None:
             dbapi_connection = connection.connection.dbapi_connection
             try:
                 dbapi_connection.execute("BEGIN IMMEDIATE")
-            except dbapi_connection_error(connection) as error:
+            except dbapi_error(connection) as error:
                 raise driver_error(connection, "BEGIN IMMEDIATE", (), error) from error
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def statements_watched(conn: Connection) -> bool:
-    """True when what runs on ``conn`` is logged (echo) or seen by SQLAlchemy's listeners.
-
-    The turn's hot path runs its statements on the driver's connection only when nothing
-    watches them (cursor-execute and error listeners), so logging and instrumentation keep
-    seeing every statement.
-    """
-    dispatch = conn.dispatch
-    return bool(
-        getattr(conn, "_echo", True)
-        or dispatch.before_cursor_execute
-        or dispatch.after_cursor_execute
-        or conn.dialect.dispatch.handle_error
-    )
-
-
-def dbapi_connection_error(conn: Connection) -> type[Exception]:
-    """The driver's base exception class (``sqlite3.Error``)."""
-    return conn.dialect.loaded_dbapi.Error
-
-
-def driver_error(conn: Connection, statement: str, params: Any, error: Exception) -> exc.DBAPIError:
-    """``error``, raised by the driver, as ``Connection.execute`` would have raised it.
-
-    Wrapped in the matching :mod:`sqlalchemy.exc` class (``OperationalError``,
-    ``IntegrityError``...), and the connection invalidated when the error says it is unusable,
-    so callers tell a database outage from a handler's bug the same way on either path.
-    """
-    dialect = conn.dialect
-    disconnect = dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
-    if disconnect and not conn.invalidated:
-        conn.invalidate(error)
-    return exc.DBAPIError.instance(
-        statement,
-        params,
-        error,
-        dialect.loaded_dbapi.Error,
-        connection_invalidated=disconnect,
-        dialect=dialect,
-    )

@@ -3,29 +3,21 @@
 The ORM user class stays what handlers see; reading and writing our own rows through Core
 statements (compiled once, cached by SQLAlchemy) keeps a turn's cost close to raw SQL.
 
-On SQLite (pysqlite) the statements are compiled once for the dialect and run on the driver's
-connection, in the turn's transaction: ``Connection.execute`` costs several times what SQLite
-takes to run these statements. Bind values still go through the column types' processors
-(JSON, DateTime), and driver errors are raised as the matching ``sqlalchemy.exc`` errors.
-When anything watches the statements (``echo``, or a ``before_cursor_execute``,
-``after_cursor_execute`` or ``handle_error`` listener), they go through ``Connection.execute``
-as usual, so logging and instrumentation see every one.
+On pysqlite and psycopg the statements are compiled once for the dialect and run on the
+driver's connection, in the turn's transaction (``driver.py`` says why and what is kept);
+when anything watches the statements, they go through ``Connection.execute`` as usual.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, exc, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement
 
+from .driver import DriverStatement, has_fast_path, statements_watched
 from .models import Models
-from .sqlite import dbapi_connection_error, driver_error, statements_watched
 
 _UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
@@ -35,48 +27,6 @@ class UserRow(NamedTuple):
 
     id: int
     state: str
-
-
-class _DriverStatement:
-    """A statement compiled once, run with positional (qmark) parameters on the driver."""
-
-    __slots__ = ("sql", "_pick", "_processors")
-
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql = compiled.string
-        names = tuple(compiled.positiontup or ())
-        if len(names) == 1:
-            (name,) = names
-            self._pick: Callable[[Mapping[str, Any]], Any] = lambda params: (params[name],)
-        else:
-            self._pick = itemgetter(*names)
-        processors = []
-        for index, name in enumerate(names):
-            process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                processors.append((index, process))
-        self._processors = tuple(processors)
-
-    def run(self, conn: Connection, dbapi_connection: Any, params: Mapping[str, Any]) -> Any:
-        """Execute on ``dbapi_connection`` (``conn``'s); driver errors raise as SQLAlchemy's."""
-        values = self._pick(params)
-        if self._processors:
-            values = list(values)
-            for index, process in self._processors:
-                values[index] = process(values[index])
-        try:
-            return dbapi_connection.execute(self.sql, values)
-        except dbapi_connection_error(conn) as error:
-            raise driver_error(conn, self.sql, values, error) from error
-
-    def first(self, conn: Connection, dbapi_connection: Any, params: Mapping[str, Any]) -> Any:
-        """The first row (or None), the cursor closed: no statement stays open until COMMIT."""
-        cursor = self.run(conn, dbapi_connection, params)
-        try:
-            return cursor.fetchone()
-        finally:
-            cursor.close()
 
 
 def _now() -> datetime:
@@ -137,12 +87,12 @@ class Store:
                 index_elements=[arguments.c.user_id, arguments.c.name],
                 set_={"value": stmt.excluded.value},
             )
-        self._driver: dict[str, _DriverStatement] | None = None
+        self._driver: dict[str, DriverStatement] | None = None
         self._last: tuple[Connection | None, bool] = (None, True)
-        if self.dialect == "sqlite" and engine.dialect.driver == "pysqlite":
+        if upsert is not None and has_fast_path(engine.dialect):
             # handled_at's default is applied by Connection.execute; here we pass it.
             claim = (
-                sqlite.insert(handled)
+                upsert(handled)
                 .values(message_id=bindparam("mid"), handled_at=bindparam("at"))
                 .on_conflict_do_nothing()
                 .returning(handled.c.message_id)
@@ -156,7 +106,7 @@ class Store:
                 "set_state": self._set_state,
             }
             self._driver = {
-                name: _DriverStatement(statement, engine.dialect)
+                name: DriverStatement(statement, engine.dialect)
                 for name, statement in statements.items()
             }
             self._decode_value = arguments.c.value.type.dialect_impl(

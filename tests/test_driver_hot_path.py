@@ -1,9 +1,12 @@
-"""The SQLite hot path: prebuilt statements run on the driver behave like Connection.execute.
+"""The hot path: prebuilt statements run on the driver behave like Connection.execute.
 
-A turn on pysqlite runs its own statements on the DBAPI connection unless something watches
-them (echo, cursor-execute or error listeners). Both paths must leave the same rows, raise the
-same SQLAlchemy exceptions, and the watched path must show every statement.
+A turn on pysqlite or psycopg runs its own statements on the DBAPI connection unless something
+watches them (echo, cursor-execute or error listeners). Both paths must leave the same rows,
+raise the same SQLAlchemy exceptions, and the watched path must show every statement. Every
+test runs on SQLite and on PostgreSQL.
 """
+
+import uuid
 
 import pytest
 from sqlalchemy import event, exc, select
@@ -25,6 +28,18 @@ def count(user, text):
 RULES = {"actions": {"welcome": {"func": count}, "other": {"func": count}}}
 
 
+@pytest.fixture
+def second_url(db_url, request, tmp_path):
+    """Another fresh database of the same kind as ``db_url``."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path}/second.db"
+    server = request.getfixturevalue("postgres_server")
+    name = f"test_{uuid.uuid4().hex[:20]}"
+    url = server.create_database(name)
+    request.addfinalizer(lambda: server.drop_database(name))
+    return url
+
+
 def run_conversation(url, watch):
     database = Database({"sqlalchemy.url": url})
     seen = []
@@ -35,7 +50,7 @@ def run_conversation(url, watch):
             seen.append(statement)
 
     bot = Bot({}, NullMessenger(), Dispatcher(RULES), database)
-    assert database.store._driver is not None  # pysqlite: the prebuilt statements exist
+    assert database.store._driver is not None  # pysqlite, psycopg: prebuilt statements
     results = [
         bot.handle(Message(user_id=user, text="hi", message_id=mid))
         for user, mid in [("a", "1"), ("b", "2"), ("a", "3"), ("a", "3"), ("a", "4")]
@@ -53,23 +68,24 @@ def run_conversation(url, watch):
     return snapshot, seen
 
 
-def test_driver_path_and_watched_path_leave_the_same_rows(tmp_path):
-    fast, unseen = run_conversation(f"sqlite:///{tmp_path}/fast.db", watch=False)
-    watched, seen = run_conversation(f"sqlite:///{tmp_path}/watched.db", watch=True)
+def test_driver_path_and_watched_path_leave_the_same_rows(db_url, second_url):
+    fast, unseen = run_conversation(db_url, watch=False)
+    watched, seen = run_conversation(second_url, watch=True)
     assert fast == watched
     assert fast["a"] == ("other", {**{f"v{i}": v for i, v in enumerate(VALUES)}, "n": 3})
     assert fast["stamp_types"] == {"datetime"}
     assert unseen == []
     # Watched, every statement of the turn goes through Connection.execute.
-    assert seen.count("BEGIN IMMEDIATE") >= 5
+    if db_url.startswith("sqlite"):
+        assert seen.count("BEGIN IMMEDIATE") >= 5
     assert any(s.startswith("INSERT INTO chatbotmaker_handled_messages") for s in seen)
     assert any(s.startswith("SELECT users.id, users.state") for s in seen)
     assert any(s.startswith("UPDATE users SET state") for s in seen)
 
 
 @pytest.mark.parametrize("watch", [False, True])
-def test_driver_errors_raise_as_sqlalchemy_errors(tmp_path, watch):
-    database = Database({"sqlalchemy.url": f"sqlite:///{tmp_path}/bot.db"})
+def test_driver_errors_raise_as_sqlalchemy_errors(db_url, watch):
+    database = Database({"sqlalchemy.url": db_url})
     if watch:
         event.listen(database.engine, "handle_error", lambda context: None)
     with pytest.raises(exc.IntegrityError):  # no user 12345: the foreign key refuses it
@@ -78,12 +94,12 @@ def test_driver_errors_raise_as_sqlalchemy_errors(tmp_path, watch):
 
 
 @pytest.mark.parametrize("watch", [False, True])
-def test_a_lost_connection_is_a_database_error_not_a_handler_failure(tmp_path, watch):
+def test_a_lost_connection_is_a_database_error_not_a_handler_failure(db_url, watch):
     def func(user, text):
         user.turn._conn.connection.dbapi_connection.close()
         user.get_argument("x")
 
-    database = Database({"sqlalchemy.url": f"sqlite:///{tmp_path}/b.db"})
+    database = Database({"sqlalchemy.url": db_url})
     if watch:
         event.listen(database.engine, "handle_error", lambda context: None)
     bot = Bot({}, NullMessenger(), Dispatcher({"actions": {"welcome": {"func": func}}}), database)
