@@ -294,3 +294,29 @@ def test_bad_options_fail_at_construction(options):
 def test_api_version_and_graph_url_build_the_endpoint():
     messenger = FacebookMessenger(TOKEN, graph_url="https://example.test/", api_version="v19.0")
     assert messenger.api.url == "https://example.test/v19.0/me/messages"
+
+
+def test_a_proxy_from_the_environment_is_used(make_bot, graph, monkeypatch):
+    """HTTP_PROXY/NO_PROXY mean what they mean to requests (read when the messenger is made):
+    the Send API request goes to the proxy, here the loopback server playing one, which gets
+    the absolute URL of a host that does not exist."""
+    monkeypatch.setenv("HTTP_PROXY", graph.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    bot = make_bot(graph_url="http://graph.example.invalid")
+
+    bot.messenger.send("u1", "via the proxy")
+
+    assert graph.texts() == ["via the proxy"]
+    assert graph.requests[-1].path == "/v25.0/me/messages"
+    assert graph.requests[-1].query["access_token"] == TOKEN
+
+
+def test_no_proxy_bypasses_the_proxy(make_bot, graph, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens on port 9
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    bot = make_bot()
+
+    bot.messenger.send("u1", "direct")
+
+    assert graph.texts() == ["direct"]

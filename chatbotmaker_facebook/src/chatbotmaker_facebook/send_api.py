@@ -85,29 +85,49 @@ class SendApi:
         self.url = f"{graph_url.rstrip('/')}/{api_version.strip('/')}/me/messages"
         self.timeout = timeout
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        params = {"access_token": page_access_token}
+        if self._proof:
+            params["appsecret_proof"] = self._proof.reveal()
+        query = urlencode(params)
+        self._signed_full = Secret(f"{self.url}?{query}")
+        self._signed_path = Secret(f"{urlsplit(self.url).path}?{query}")
         self.http = http or new_pool(self.url)
+        # Without a proxy, straight to the host's connection pool: the manager would parse the
+        # URL and look the pool up again on every call. Through a proxy, the manager knows how.
+        self._pool = None
+        if type(self.http) is urllib3.PoolManager:
+            self._pool = self.http.connection_from_url(self.url)
 
     def __repr__(self) -> str:
         return f"SendApi(url={self.url!r}, timeout={self.timeout!r})"
 
-    def _signed_url(self) -> str:
-        params = {"access_token": self._token.reveal()}
-        if self._proof:
-            params["appsecret_proof"] = self._proof.reveal()
-        return f"{self.url}?{urlencode(params)}"
+    def _signed_url(self, *, path_only: bool = False) -> str:
+        return (self._signed_path if path_only else self._signed_full).reveal()
 
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Send one request body; the decoded answer, or :class:`GraphAPIError`."""
         failure: GraphAPIError | None = None
+        data = json.dumps(body, separators=(",", ":")).encode()
         try:
-            response = self.http.request(
-                "POST",
-                self._signed_url(),
-                body=json.dumps(body, separators=(",", ":")).encode(),
-                headers=_HEADERS,
-                timeout=self._timeout,
-                retries=False,
-            )
+            if self._pool is not None:
+                response = self._pool.urlopen(
+                    "POST",
+                    self._signed_url(path_only=True),
+                    body=data,
+                    headers=_HEADERS,
+                    timeout=self._timeout,
+                    retries=False,
+                    redirect=False,
+                )
+            else:
+                response = self.http.request(
+                    "POST",
+                    self._signed_url(),
+                    body=data,
+                    headers=_HEADERS,
+                    timeout=self._timeout,
+                    retries=False,
+                )
         except (HTTPError, OSError, ValueError) as error:
             failure = self._request_failed(error)
         if failure is not None:
