@@ -1,4 +1,8 @@
-"""chatbotmaker (this repository): ``Bot.handle(Message(...))`` with a null messenger."""
+"""chatbotmaker (this repository): ``Bot.handle(Message(...))`` with a null messenger.
+
+``Database({"sqlalchemy.url": ...})`` with nothing else: SQLite or PostgreSQL (psycopg 3) as an
+application gets them by default.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import chatbotmaker_core
 from chatbotmaker_core import Bot, Database, Dispatcher, Message, NullMessenger
 
 from .bot import rules
-from .protocol import Worker, populate, serve
+from .protocol import Worker, populate, serve, sqlalchemy_url
 
 
 class CountingMessenger(NullMessenger):
@@ -21,7 +25,7 @@ class Ours(Worker):
     name = "chatbotmaker"
 
     def setup(self, db: str, users: int) -> None:
-        database = Database({"sqlalchemy.url": f"sqlite:///{db}"})  # creates the schema
+        database = Database({"sqlalchemy.url": sqlalchemy_url(db)})  # creates the schema
         database.dispose()
         populate(db, users)
         self.bot = Bot({}, CountingMessenger(self), Dispatcher(rules()), database)

@@ -2,8 +2,9 @@
 
 Commands (one JSON object per line on stdin, one JSON answer per line on stdout):
 
-- ``{"cmd": "setup", "db": PATH, "users": N}``: create the schema the contender's own way, then
-  add ``N`` users (state ``welcome``) with a ``count`` argument of 0 in bulk.
+- ``{"cmd": "setup", "db": DB, "users": N}``: create the schema the contender's own way, then
+  add ``N`` users (state ``welcome``) with a ``count`` argument of 0 in bulk. ``DB`` is a
+  SQLite file's path or a PostgreSQL database's SQLAlchemy URL (``postgresql+psycopg://...``).
 - ``{"cmd": "run", "users": N, "turns": T, "max_seconds": S, "seed": K, "prefix": P}``: handle
   up to ``T`` messages (stopping early after ``S`` seconds) from users drawn at random with seed
   ``K``; message ids are ``P`` plus the index, so each is new. Answers turns done and seconds.
@@ -11,7 +12,8 @@ Commands (one JSON object per line on stdin, one JSON answer per line on stdout)
   compare with the turns it asked for.
 - ``{"cmd": "quit"}``.
 
-Only the standard library here: 0.0.13's worker runs in its own virtualenv.
+Only the standard library here (psycopg too, in :mod:`contenders.pg`, imported for PostgreSQL
+only): 0.0.13's worker runs in its own virtualenv.
 """
 
 from __future__ import annotations
@@ -43,7 +45,26 @@ def turn_sequence(users: int, turns: int, seed: int, prefix: str) -> list[tuple[
     return [(fb_id(rng.randrange(users)), f"m.{prefix}.{i}") for i in range(turns)]
 
 
-def populate(path: str, users: int, batch: int = 50_000) -> None:
+def is_postgres(db: str) -> bool:
+    """Whether ``db`` (a setup command's) is a PostgreSQL URL rather than a SQLite file."""
+    return db.startswith("postgresql")
+
+
+def sqlalchemy_url(db: str) -> str:
+    return db if is_postgres(db) else f"sqlite:///{db}"
+
+
+def populate(db: str, users: int) -> None:
+    """``users`` users with their counters, added in bulk to the contender's own schema."""
+    if is_postgres(db):
+        from . import pg
+
+        pg.populate(db, users)
+    else:
+        populate_sqlite(db, users)
+
+
+def populate_sqlite(path: str, users: int, batch: int = 50_000) -> None:
     """Bulk-insert ``users`` users and their counters into the ``users``/``arguments`` tables.
 
     Both libraries (and the raw contender) name those tables and columns as 0.0.13 did. WAL is
@@ -68,8 +89,16 @@ def populate(path: str, users: int, batch: int = 50_000) -> None:
         conn.close()
 
 
-def inspect_database(path: str) -> dict[str, Any]:
+def inspect_database(db: str) -> dict[str, Any]:
     """Counter total and users per state, read with a connection of our own."""
+    if is_postgres(db):
+        from . import pg
+
+        return pg.inspect_database(db)
+    return inspect_sqlite(db)
+
+
+def inspect_sqlite(path: str) -> dict[str, Any]:
     conn = sqlite3.connect(path)
     try:
         (total,) = conn.execute(
@@ -113,14 +142,16 @@ class Worker:
         self.db = db
         started = time.perf_counter()
         self.setup(db, users)
-        return {
-            "setup_seconds": time.perf_counter() - started,
-            "versions": {
-                "python": platform.python_version(),
-                "sqlite": sqlite3.sqlite_version,
-                **self.versions(),
-            },
-        }
+        seconds = time.perf_counter() - started
+        versions = {"python": platform.python_version()}
+        if is_postgres(db):
+            from . import pg
+
+            versions["postgresql"] = pg.server_version(db)
+            versions["psycopg"] = pg.psycopg.__version__
+        else:
+            versions["sqlite"] = sqlite3.sqlite_version
+        return {"setup_seconds": seconds, "versions": {**versions, **self.versions()}}
 
     def do_run(
         self, users: int, turns: int, max_seconds: float, seed: int, prefix: str

@@ -1,8 +1,11 @@
 """chatbotmaker 0.0.13 from the package registry, in its own virtualenv: ``bot.user_handle``.
 
-0.0.13 has no message ids (it does not dedupe), so the id is dropped. Its engine gets the same
-SQLite settings as the others (WAL, ``synchronous=NORMAL``) unless ``CBM_SEED_PRAGMAS=library``
-leaves it SQLite's defaults (``synchronous=FULL``), as 0.0.13 itself does.
+0.0.13 has no message ids (it does not dedupe), so the id is dropped. It gets its database the
+way an application gives it one, ``Database({"sqlalchemy.url": ...})``: a SQLite file or a
+PostgreSQL URL (``postgresql+psycopg://``, psycopg 3 installed in its virtualenv). On SQLite its
+engine gets the same settings as the others (WAL, ``synchronous=NORMAL``) unless
+``CBM_SEED_PRAGMAS=library`` leaves it SQLite's defaults (``synchronous=FULL``), as 0.0.13
+itself does.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from chatbotmaker import Bot, Database, Dispatcher, Messenger  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from .bot import rules  # noqa: E402
-from .protocol import Worker, populate, serve  # noqa: E402
+from .protocol import Worker, is_postgres, populate, serve, sqlalchemy_url  # noqa: E402
 
 
 class CountingMessenger(Messenger):
@@ -30,10 +33,10 @@ class Seed(Worker):
     name = "chatbotmaker 0.0.13"
 
     def setup(self, db: str, users: int) -> None:
-        database = Database({"sqlalchemy.url": f"sqlite:///{db}"})  # creates the schema
+        database = Database({"sqlalchemy.url": sqlalchemy_url(db)})  # creates the schema
         database.engine.dispose()
         populate(db, users)
-        if os.environ.get("CBM_SEED_PRAGMAS", "same") == "same":
+        if not is_postgres(db) and os.environ.get("CBM_SEED_PRAGMAS", "same") == "same":
 
             @event.listens_for(database.engine, "connect")
             def _pragmas(dbapi_connection: Any, _record: Any) -> None:
