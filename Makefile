@@ -30,9 +30,14 @@ test-pythons:
 		$(MAKE) --no-print-directory test PYTHON=$$v VENV=.venv-$$(basename $$(dirname $$(dirname $$v))) || exit 1; \
 	done
 
-# Turns per second against chatbotmaker 0.0.13 and raw sqlite3 (docs/performance.md).
-bench: $(STAMP)
-	$(BIN)/python benchmarks/turns.py
+# Every benchmark: JSON and PNG plots in benchmarks/results/latest/ (docs/performance.md).
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --group bench
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .venv-* .pytest_cache .ruff_cache

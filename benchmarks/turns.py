@@ -71,6 +71,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from machine import cpu_model, postgres_module
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SEED_VENV = HERE / ".venv-seed"
@@ -251,24 +253,8 @@ def core_at_revision(revision: str, workdir: Path) -> str:
     return str(source)
 
 
-def _postgres_module() -> Any:
-    tests = str(ROOT / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-    import postgres  # tests/postgres.py
-
-    return postgres
-
-
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return {
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "nproc": os.cpu_count(),
@@ -329,7 +315,7 @@ class Run:
         self.postgres: Any = None
         self.postgres_settings: dict[str, str] | None = None
         if "postgresql" in backends:
-            module = _postgres_module()
+            module = postgres_module()
             self.postgres = module.start_postgres(settings=PG_SETTINGS)
             self.postgres_settings = {**module.SETTINGS, **PG_SETTINGS}
             if nice:

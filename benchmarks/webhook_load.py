@@ -60,6 +60,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
+from machine import cpu_model, postgres_module
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "webhook_load.json"
@@ -616,7 +618,7 @@ class Harness:
         try:
             if self.want_postgres:
                 self.say("starting PostgreSQL ...")
-                self.postgres = _postgres_module().start_postgres()
+                self.postgres = postgres_module().start_postgres()
             self.graph = GraphApi(self.processes)
         except BaseException:
             self.close()
@@ -643,7 +645,7 @@ class Harness:
     def machine(self) -> dict[str, Any]:
         info: dict[str, Any] = {
             "nproc": os.cpu_count(),
-            "cpu_model": _cpu_model(),
+            "cpu_model": cpu_model(),
             "platform": platform.platform(),
             "python": platform.python_version(),
             "packages": {},
@@ -869,25 +871,6 @@ class Harness:
     def _postmaster(self) -> int:
         pid_file = Path(self.postgres.root) / "data" / "postmaster.pid"
         return int(pid_file.read_text().split()[0])
-
-
-def _postgres_module() -> Any:
-    tests = str(ROOT / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-    import postgres  # tests/postgres.py
-
-    return postgres
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _wait_queue_idle(url: str | None, deadline: float) -> bool:

@@ -1,0 +1,165 @@
+"""Every benchmark in one command: turns, webhook and scale-out, footprint; JSON and PNG plots.
+
+    make bench                                      # the same as the next line
+    .venv/bin/python benchmarks/run.py              # everything, about 15 minutes
+    .venv/bin/python benchmarks/run.py --quick      # everything, smaller, about 4 minutes
+    .venv/bin/python benchmarks/run.py --only turns --turns-args "--backends sqlite"
+    .venv/bin/python benchmarks/run.py --plot-only benchmarks/results/latest
+
+The three benchmarks run one after the other, each in a process of its own, so none of them
+disturbs another: ``turns.py`` (in-process turns against 0.0.13 and raw SQL), ``webhook_load.py``
+(gunicorn end to end, bare Flask / inline / queued with 1, 2, 4 workers) and ``footprint.py``
+(memory over 100k turns, start-up). Each writes its own JSON into the run's folder
+(``benchmarks/results/<time>/``, also reachable as ``benchmarks/results/latest``); this script
+then writes ``results.json`` (all three, plus ``summary``: the headline figures checked against
+the targets), ``summary.md`` (the table in docs/performance.md) and the PNG plots
+(``plots.py``). ``--publish`` copies the plots and the summary into ``docs/performance/``.
+The exit status is 1 if a benchmark failed or a target was missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+DOCS = HERE.parent / "docs" / "performance"
+BENCHMARKS = {
+    "turns": "turns.py",
+    "webhook": "webhook_load.py",
+    "footprint": "footprint.py",
+}
+
+sys.path.insert(0, str(HERE))
+from machine import cpu_model  # noqa: E402 - benchmarks/ is not a package
+from summary import markdown, summarise  # noqa: E402
+
+
+def run_one(name: str, folder: Path, quick: bool, extra: str) -> dict[str, Any]:
+    """Run one benchmark script; its JSON (or an ``error`` entry)."""
+    output = folder / f"{name}.json"
+    argv = [sys.executable, str(HERE / BENCHMARKS[name]), "--output", str(output)]
+    if quick:
+        argv.append("--quick")
+    argv += shlex.split(extra)
+    print(f"\n=== {name}: {shlex.join(argv[1:])}", flush=True)
+    started = time.monotonic()
+    status = subprocess.run(argv, cwd=HERE.parent, check=False).returncode
+    seconds = round(time.monotonic() - started, 1)
+    print(f"=== {name}: exit {status} after {seconds} s", flush=True)
+    if not output.exists():
+        return {"error": f"{BENCHMARKS[name]} exited {status} without writing {output.name}"}
+    result = json.loads(output.read_text())
+    result["exit_status"] = status
+    result["wall_seconds"] = seconds
+    return result
+
+
+def new_folder() -> Path:
+    folder = RESULTS / datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder.mkdir(parents=True, exist_ok=False)
+    latest = RESULTS / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(folder.name)
+    return folder
+
+
+def write_outputs(results: dict[str, Any], folder: Path, publish: bool) -> list[Path]:
+    from plots import plot_all  # matplotlib only now: a failed benchmark still leaves JSON
+
+    results["summary"] = summarise(results)
+    (folder / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    table = markdown(results["summary"], results)
+    (folder / "summary.md").write_text(table)
+    plots = plot_all(results, folder)
+    print("\n" + table)
+    if publish:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        for path in [*plots, folder / "summary.md"]:
+            shutil.copy2(path, DOCS / path.name)
+        compact = {k: results[k] for k in ("created", "seconds", "machine", "summary")}
+        (DOCS / "summary.json").write_text(json.dumps(compact, indent=1) + "\n")
+        print(f"published {len(plots)} plots and the summary to {DOCS}")
+    return plots
+
+
+def machine() -> dict[str, Any]:
+    import platform
+
+    memory = None
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = round(pages / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu_model(),
+        "memory_gib": memory,
+        "system": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="every benchmark's --quick")
+    parser.add_argument(
+        "--only", default=",".join(BENCHMARKS), help=f"some of {','.join(BENCHMARKS)}"
+    )
+    for name in BENCHMARKS:
+        parser.add_argument(f"--{name}-args", default="", help=f"more options for {name}")
+    parser.add_argument("--publish", action="store_true", help="copy plots to docs/performance")
+    parser.add_argument("--plot-only", type=Path, help="re-plot the results.json in this folder")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.plot_only:
+        folder = args.plot_only
+        results = json.loads((folder / "results.json").read_text())
+        write_outputs(results, folder, args.publish)
+        return 0
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        raise SystemExit(
+            f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}"
+        )
+    folder = new_folder()
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "benchmark": "all",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": machine(),
+    }
+    for name in names:
+        results[name] = run_one(name, folder, args.quick, getattr(args, f"{name}_args"))
+    results["seconds"] = round(time.monotonic() - started, 1)
+    write_outputs(results, folder, args.publish)
+    print(f"\n{results['seconds']:.0f} s in all; results in {folder}")
+    failed = [n for n in names if results[n].get("error") or results[n].get("exit_status")]
+    missed = [row["what"] for row in results["summary"] if row.get("met") is False]
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    if missed:
+        print(f"targets missed: {'; '.join(missed)}")
+    return 1 if failed or missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""The headline figures of a benchmark run, checked against the targets, as rows and Markdown.
+
+``summarise(results)`` reads the three benchmarks' JSON (as combined by ``run.py``) and gives one
+row per target: ``{"what", "value", "target", "met", "note"}`` (``met`` is None when there is
+nothing to check, e.g. a section not run). ``markdown(rows)`` renders them, with the turns/s
+and webhook tables, as the Markdown that docs/performance.md shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TARGETS = {
+    "seed_at_100k": 10.0,  # chatbotmaker / 0.0.13 at 100k users, at least
+    "raw": 0.20,  # chatbotmaker / raw sqlite3, at least, at every size
+    "growth": 1.5,  # per-turn cost at 1M users / at 1k, at most
+    "webhook": 0.5,  # inline webhook events/s / bare Flask's, at least
+    "saturated": 0.9,  # share of the cores busy that counts as saturated
+}
+BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def _row(what: str, value: str, target: str, met: bool | None, note: str = "") -> dict[str, Any]:
+    return {"what": what, "value": value, "target": target, "met": met, "note": note}
+
+
+def _turn_rows(turns: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for backend, ratios in (turns.get("ratios") or {}).items():
+        name = BACKENDS.get(backend, backend)
+        over_seed = ratios.get("ours_over_seed") or {}
+        if "100000" in over_seed:
+            ratio = over_seed["100000"]["ratio"]
+            rows.append(
+                _row(
+                    f"turns, {name}: chatbotmaker / 0.0.13 at 100k users",
+                    f"{ratio:.1f}x",
+                    "≥ 10x",
+                    ratio >= TARGETS["seed_at_100k"],
+                )
+            )
+        over_raw = ratios.get("ours_over_raw") or {}
+        if over_raw:
+            worst_users, worst = min(over_raw.items(), key=lambda item: item[1]["ratio"])
+            driver = "sqlite3" if backend == "sqlite" else "psycopg"
+            values = ", ".join(f"{int(u):,}: {v['ratio']:.2f}" for u, v in over_raw.items())
+            rows.append(
+                _row(
+                    f"turns, {name}: chatbotmaker / raw {driver}, lowest over sizes",
+                    f"{worst['ratio']:.2f} (at {int(worst_users):,})",
+                    "≥ 0.20" if backend == "sqlite" else "(≥ 0.20 is set for SQLite)",
+                    worst["ratio"] >= TARGETS["raw"] if backend == "sqlite" else None,
+                    values,
+                )
+            )
+        growth = ratios.get("cost_growth") or {}
+        if "ours" in growth:
+            rows.append(
+                _row(
+                    f"turns, {name}: cost per turn at {int(growth['to']):,} / at "
+                    f"{int(growth['from']):,} users",
+                    f"{growth['ours']:.2f}x",
+                    "≤ 1.5x",
+                    growth["ours"] <= TARGETS["growth"] if int(growth["to"]) >= 1_000_000 else None,
+                    ", ".join(
+                        f"{k}: {v:.2f}x" for k, v in growth.items() if k not in ("from", "to")
+                    ),
+                )
+            )
+    return rows
+
+
+def _scenarios(webhook: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["scenario"]: r for r in webhook.get("results") or [] if r.get("throughput_eps")}
+
+
+def _webhook_rows(webhook: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    found = _scenarios(webhook)
+    bare = found.get("bare")
+    checks_ok = all(r.get("ok", True) for r in found.values())
+    for name in ("inline-sqlite", "inline-pg"):
+        if bare and name in found:
+            ratio = found[name]["throughput_eps"] / bare["throughput_eps"]
+            rows.append(
+                _row(
+                    f"webhook {name} / bare Flask (events/s)",
+                    f"{ratio:.2f} ({found[name]['throughput_eps']:.0f} / "
+                    f"{bare['throughput_eps']:.0f})",
+                    "≥ 0.5",
+                    ratio >= TARGETS["webhook"],
+                    f"gunicorn CPU per event {found[name]['cpu_ms_per_event'].get('gunicorn')} ms, "
+                    f"bare {bare['cpu_ms_per_event'].get('gunicorn')} ms",
+                )
+            )
+    queued = sorted(
+        (r for n, r in found.items() if n.startswith("queued-")),
+        key=lambda r: int(r["scenario"].split("-")[1]),
+    )
+    if len(queued) >= 2:
+        nproc = (webhook.get("machine") or {}).get("nproc") or 1
+        curve = [(int(r["scenario"].split("-")[1]), r["throughput_eps"]) for r in queued]
+        saturated_at = None
+        for r in queued:
+            cores = r.get("cpu_cores") or {}
+            if cores.get("machine", 0) >= TARGETS["saturated"] * nproc:
+                saturated_at = (int(r["scenario"].split("-")[1]), "CPU", cores)
+                break
+            if cores.get("postgres", 0) >= TARGETS["saturated"]:
+                saturated_at = (int(r["scenario"].split("-")[1]), "PostgreSQL", cores)
+                break
+        grows = all(
+            b[1] > a[1]
+            for a, b in zip(curve, curve[1:], strict=False)
+            if saturated_at is None or a[0] < saturated_at[0]
+        )
+        note = (
+            "no saturation seen"
+            if saturated_at is None
+            else (
+                f"{saturated_at[1]} saturated at {saturated_at[0]} workers "
+                f"({saturated_at[2].get('machine', 0):.2f} of {nproc} cores busy, "
+                f"PostgreSQL {saturated_at[2].get('postgres', 0):.2f})"
+            )
+        )
+        rows.append(
+            _row(
+                "queued: events/s with 1, 2, 4 workers",
+                " → ".join(f"{eps:.0f}" for _, eps in curve),
+                "grows until saturated",
+                grows,
+                note,
+            )
+        )
+    if found:
+        rows.append(
+            _row(
+                "webhook: every event handled once, in per-user order",
+                "yes" if checks_ok else "NO",
+                "all scenarios",
+                checks_ok,
+            )
+        )
+    return rows
+
+
+def _footprint_rows(footprint: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for backend, entry in (footprint.get("memory") or {}).items():
+        if "growth_mib" not in entry:
+            continue
+        rows.append(
+            _row(
+                f"memory, {BACKENDS.get(backend, backend)}: RSS after {entry['to_turns']:,} turns "
+                f"- after {entry['from_turns']:,}",
+                f"{entry['growth_mib']:+.1f} MiB ({entry['rss_from_mib']:.1f} → "
+                f"{entry['rss_to_mib']:.1f})",
+                f"flat (≤ {entry.get('limit_mib', 0):.1f} MiB)",
+                entry.get("verdict") == "flat",
+            )
+        )
+    startup = footprint.get("startup") or {}
+    commands = startup.get("commands") or {}
+    if "cli_help" in commands:
+        base = commands.get("python_pass", {}).get("median_ms")
+        rows.append(
+            _row(
+                "start-up: chatbotmaker --help (median)",
+                f"{commands['cli_help']['median_ms']:.0f} ms",
+                "reported",
+                None,
+                f"python -c pass {base:.0f} ms" if base else "",
+            )
+        )
+    discovery = startup.get("plugin_discovery")
+    if discovery:
+        rows.append(
+            _row(
+                "start-up: plugin discovery (median, in process)",
+                f"{discovery['median_ms']:.1f} ms",
+                "reported",
+                None,
+                f"{discovery.get('plugin_count', '?')} plugins",
+            )
+        )
+    return rows
+
+
+def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for section, build in (
+        ("turns", _turn_rows),
+        ("webhook", _webhook_rows),
+        ("footprint", _footprint_rows),
+    ):
+        data = results.get(section)
+        if data and not data.get("error"):
+            rows += build(data)
+    return rows
+
+
+def _turns_table(turns: dict[str, Any]) -> list[str]:
+    lines = [
+        "| database | users | chatbotmaker | raw driver | 0.0.13 | / raw | / 0.0.13 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    ratios = turns.get("ratios") or {}
+    for entry in turns.get("sizes") or []:
+        backend, users = entry["backend"], entry["users"]
+        rate = {k: c.get("turns_per_second") for k, c in entry["contenders"].items()}
+        table = ratios.get(backend) or {}
+        raw = (table.get("ours_over_raw") or {}).get(str(users), {}).get("ratio")
+        seed = (table.get("ours_over_seed") or {}).get(str(users), {}).get("ratio")
+        cells = [f"{rate[k]:,.0f}" if rate.get(k) else "–" for k in ("ours", "raw", "seed")]
+        lines.append(
+            f"| {BACKENDS.get(backend, backend)} | {users:,} | {' | '.join(cells)} | "
+            f"{f'{raw:.2f}' if raw else '–'} | {f'{seed:.1f}x' if seed else '–'} |"
+        )
+    return lines
+
+
+def _webhook_table(webhook: dict[str, Any]) -> list[str]:
+    lines = [
+        "| scenario | events/s | / bare | POST p50 / p99 ms | reply p50 / p99 ms | "
+        "cores busy | once, in order |",
+        "|---|---:|---:|---:|---:|---:|:-:|",
+    ]
+    found = _scenarios(webhook)
+    bare = found.get("bare", {}).get("throughput_eps")
+
+    def pair(value: dict[str, Any] | None) -> str:
+        if not value or value.get("p50") is None:
+            return "–"
+        return f"{value['p50']:,.0f} / {value['p99']:,.0f}"
+
+    for name, r in found.items():
+        versus = f"{r['throughput_eps'] / bare:.2f}" if bare else "–"
+        once = (
+            "–"
+            if name == "bare"
+            else ("yes" if r.get("exactly_once") and r.get("order_ok") else "NO")
+        )
+        cores = (r.get("cpu_cores") or {}).get("machine")
+        lines.append(
+            f"| {name} | {r['throughput_eps']:,.0f} | {versus} | "
+            f"{pair(r.get('post_ms'))} | {pair(r.get('reply_ms'))} | "
+            f"{cores if cores is not None else '–'} | {once} |"
+        )
+    return lines
+
+
+def markdown(rows: list[dict[str, Any]], results: dict[str, Any] | None = None) -> str:
+    marks = {True: "met", False: "**missed**", None: "–"}
+    lines = ["| figure | measured | target | verdict | detail |", "|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(
+            f"| {row['what']} | {row['value']} | {row['target']} | "
+            f"{marks[row['met']]} | {row['note']} |"
+        )
+    if results:
+        if results.get("turns") and not results["turns"].get("error"):
+            lines += ["", "Turns per second (median round):", "", *_turns_table(results["turns"])]
+        if results.get("webhook") and not results["webhook"].get("error"):
+            lines += ["", "Webhook end to end:", "", *_webhook_table(results["webhook"])]
+    return "\n".join(lines) + "\n"
