@@ -1,10 +1,15 @@
-"""chatbotmaker: state-machine chat bots for messaging platforms."""
+"""chatbotmaker: state-machine chat bots for messaging platforms.
+
+``Bot``, ``Database``, ``add_relationship``, ``models_for`` and ``TurnResult`` are imported on
+first use (PEP 562): they bring in SQLAlchemy, which commands such as ``chatbotmaker --help``
+and plugins importing ``hookimpl`` do not need (docs/performance.md, start-up).
+"""
 
 from __future__ import annotations
 
-from .bot import Bot, TurnResult
-from .database import Database, add_relationship
-from .database.models import models_for
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .dispatcher import Dispatcher
 from .errors import (
     ChatbotmakerError,
@@ -17,6 +22,34 @@ from .errors import (
 from .hookspecs import hookimpl
 from .message import Button, Message, QuickReply, Reply
 from .messenger import Messenger, NullMessenger
+
+if TYPE_CHECKING:
+    from .bot import Bot, TurnResult
+    from .database import Database, add_relationship
+    from .database.models import models_for
+
+#: the names imported on first use, and the module each comes from
+_LAZY = {
+    "Bot": ".bot",
+    "TurnResult": ".bot",
+    "Database": ".database",
+    "add_relationship": ".database",
+    "models_for": ".database.models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "Bot",
