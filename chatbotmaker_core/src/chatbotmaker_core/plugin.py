@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING, Any
 
 from .config import import_object
-from .database import Database
 from .dispatcher import Dispatcher
 from .errors import ConfigError
 from .hookspecs import Register, hookimpl
+
+if TYPE_CHECKING:
+    from .database import Database
 
 
 def sqlalchemy_database(url: str | None = None, base: str | None = None, **engine: Any) -> Database:
@@ -18,6 +18,11 @@ def sqlalchemy_database(url: str | None = None, base: str | None = None, **engin
     application's own tables, and any ``engine_from_config`` option (``pool_size = 10``)."""
     if not url:
         raise ConfigError("missing the key 'url' (e.g. url = \"sqlite:///bot.db\")")
+    # SQLAlchemy is imported when a database is made, not when plugins are discovered.
+    from sqlalchemy.exc import ArgumentError
+
+    from .database import Database
+
     config = {
         "sqlalchemy.url": url,
         **{f"sqlalchemy.{key}": value for key, value in engine.items()},

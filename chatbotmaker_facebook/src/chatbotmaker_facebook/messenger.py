@@ -15,7 +15,7 @@ from chatbotmaker_core import ConfigError, DeliveryError, Messenger, Reply
 from .payloads import message_body, reply_messages, sender_action_body
 from .redact import Secret
 from .send_api import SendApi
-from .webhook import make_blueprint, tokens_match, valid_signature
+from .signature import tokens_match, valid_signature
 
 if TYPE_CHECKING:
     from flask import Blueprint
@@ -189,6 +189,8 @@ class FacebookMessenger(Messenger):
 
     def blueprint(self, bot: Bot) -> Blueprint:
         """The webhook (GET verification, signed POST events) for ``create_app``."""
+        from .webhook import make_blueprint  # Flask: imported when a webhook is served
+
         return make_blueprint(bot, self)
 
 

@@ -23,8 +23,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
-from requests.certs import where as default_ca_bundle
-from requests.utils import get_environ_proxies
 from urllib3.exceptions import (
     HTTPError,
     LocationValueError,
@@ -55,6 +53,9 @@ def new_pool(url: str) -> urllib3.PoolManager:
     mean what they mean to requests, read once here. urllib3's own retries are off: a retry
     must go through our classification.
     """
+    from requests.certs import where as default_ca_bundle  # requests: only when made
+    from requests.utils import get_environ_proxies
+
     options: dict[str, Any] = {"num_pools": 4, "maxsize": POOL_SIZE, "retries": False}
     if urlsplit(url).scheme == "https":
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")

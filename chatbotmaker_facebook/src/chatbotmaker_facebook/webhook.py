@@ -10,8 +10,6 @@ a worker (``mode = "queued"``).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from collections.abc import Callable
@@ -23,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from chatbotmaker_core.web import MAX_BODY_BYTES
 
 from .parse import PayloadError, parse_payload
+from .signature import tokens_match, valid_signature
 
 if TYPE_CHECKING:
     from chatbotmaker_core import Bot
@@ -36,31 +35,6 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 RECEIVED = "EVENT_RECEIVED"
 
 Verifier = Callable[[bytes, "str | None"], bool]
-
-
-def valid_signature(body: bytes, header: str | None, app_secret: str) -> bool:
-    """Whether ``header`` is ``sha256=<hex HMAC-SHA256 of body keyed with app_secret>``.
-
-    The raw bytes are hashed as received (re-serialised JSON would differ), and compared in
-    constant time. Anything malformed is simply not valid.
-    """
-    if not header or not app_secret:
-        return False
-    scheme, _, digest = header.strip().partition("=")
-    if scheme.strip().lower() != "sha256" or not digest:
-        return False
-    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest().encode()
-    return hmac.compare_digest(expected, digest.strip().lower().encode("utf-8", "replace"))
-
-
-def tokens_match(given: str | None, expected: str | None) -> bool:
-    """Constant-time comparison of a verify token; False when either is missing."""
-    if not given or not expected:
-        return False
-    return hmac.compare_digest(
-        hashlib.sha256(given.encode("utf-8", "replace")).digest(),
-        hashlib.sha256(expected.encode("utf-8", "replace")).digest(),
-    )
 
 
 def _plain(text: str, status: int) -> Response:
