@@ -320,3 +320,15 @@ def test_no_proxy_bypasses_the_proxy(make_bot, graph, monkeypatch):
     bot.messenger.send("u1", "direct")
 
     assert graph.texts() == ["direct"]
+
+
+def test_a_pool_manager_of_your_own_is_used(make_bot, graph):
+    """``http=`` takes your own urllib3 pool manager, here a ProxyManager whose proxy is the
+    loopback server: the Send API's host does not exist, so only that manager can reach it."""
+    import urllib3
+
+    bot = make_bot(graph_url="http://graph.example.invalid", http=urllib3.ProxyManager(graph.url))
+
+    bot.messenger.send("u1", "through my proxy")
+
+    assert graph.texts() == ["through my proxy"]

@@ -94,9 +94,10 @@ class SendApi:
         self._signed_path = Secret(f"{urlsplit(self.url).path}?{query}")
         self.http = http or new_pool(self.url)
         # Without a proxy, straight to the host's connection pool: the manager would parse the
-        # URL and look the pool up again on every call. Through a proxy, the manager knows how.
+        # URL and look the pool up again on every call. Through a proxy, the manager knows how;
+        # and a manager passed in may serve other hosts and evict (close) this host's pool.
         self._pool = None
-        if type(self.http) is urllib3.PoolManager:
+        if http is None and type(self.http) is urllib3.PoolManager:
             self._pool = self.http.connection_from_url(self.url)
 
     def __repr__(self) -> str:
