@@ -23,13 +23,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
-from urllib3.exceptions import (
-    HTTPError,
-    LocationValueError,
-    NewConnectionError,
-    ProtocolError,
-    TimeoutError,
-)
+from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError, TimeoutError
 
 from .errors import GraphAPIError, error_from_response
 from .redact import Secret, install_log_filter, scrub
@@ -56,11 +50,12 @@ def new_pool(url: str) -> urllib3.PoolManager:
     from requests.certs import where as default_ca_bundle  # requests: only when made
     from requests.utils import get_environ_proxies
 
+    scheme = urlsplit(url).scheme
     options: dict[str, Any] = {"num_pools": 4, "maxsize": POOL_SIZE, "retries": False}
-    if urlsplit(url).scheme == "https":
+    if scheme == "https":
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         options.update(cert_reqs="CERT_REQUIRED", ca_certs=bundle or default_ca_bundle())
-    proxy = get_environ_proxies(url).get(urlsplit(url).scheme)
+    proxy = get_environ_proxies(url).get(scheme)
     if proxy:
         return urllib3.ProxyManager(proxy, **options)
     return urllib3.PoolManager(**options)
@@ -90,46 +85,35 @@ class SendApi:
         if self._proof:
             params["appsecret_proof"] = self._proof.reveal()
         query = urlencode(params)
-        self._signed_full = Secret(f"{self.url}?{query}")
-        self._signed_path = Secret(f"{urlsplit(self.url).path}?{query}")
+        self._signed_url = Secret(f"{self.url}?{query}")
         self.http = http or new_pool(self.url)
-        # Without a proxy, straight to the host's connection pool: the manager would parse the
-        # URL and look the pool up again on every call. Through a proxy, the manager knows how;
-        # and a manager passed in may serve other hosts and evict (close) this host's pool.
-        self._pool = None
+        # Without a proxy, straight to the host's connection pool (and the URL's path): the
+        # manager would parse the URL and look the pool up again on every call. Through a
+        # proxy, the manager knows how; and a manager passed in may serve other hosts and
+        # evict (close) this host's pool.
+        self._opener: urllib3.PoolManager | urllib3.HTTPConnectionPool = self.http
+        self._target = self._signed_url
         if http is None and type(self.http) is urllib3.PoolManager:
-            self._pool = self.http.connection_from_url(self.url)
+            self._opener = self.http.connection_from_url(self.url)
+            self._target = Secret(f"{urlsplit(self.url).path}?{query}")
 
     def __repr__(self) -> str:
         return f"SendApi(url={self.url!r}, timeout={self.timeout!r})"
-
-    def _signed_url(self, *, path_only: bool = False) -> str:
-        return (self._signed_path if path_only else self._signed_full).reveal()
 
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Send one request body; the decoded answer, or :class:`GraphAPIError`."""
         failure: GraphAPIError | None = None
         data = json.dumps(body, separators=(",", ":")).encode()
         try:
-            if self._pool is not None:
-                response = self._pool.urlopen(
-                    "POST",
-                    self._signed_url(path_only=True),
-                    body=data,
-                    headers=_HEADERS,
-                    timeout=self._timeout,
-                    retries=False,
-                    redirect=False,
-                )
-            else:
-                response = self.http.request(
-                    "POST",
-                    self._signed_url(),
-                    body=data,
-                    headers=_HEADERS,
-                    timeout=self._timeout,
-                    retries=False,
-                )
+            response = self._opener.urlopen(
+                "POST",
+                self._target.reveal(),
+                body=data,
+                headers=_HEADERS,
+                timeout=self._timeout,
+                retries=False,
+                redirect=False,
+            )
         except (HTTPError, OSError, ValueError) as error:
             failure = self._request_failed(error)
         if failure is not None:
@@ -149,15 +133,13 @@ class SendApi:
         )
 
     def _request_failed(self, error: Exception) -> GraphAPIError:
-        where = f"POST {self._signed_url()}"  # which request, the credentials masked below
+        where = f"POST {self._signed_url.reveal()}"  # which request; credentials masked below
         detail = scrub(f"{type(error).__name__}: {error} ({where})", self._token, self._app_secret)
         # NewConnectionError is a TimeoutError subclass in urllib3, but a refusal is no timeout
         if isinstance(error, TimeoutError) and not isinstance(error, NewConnectionError):
             log.info("Send API request failed (timeout, transient): %s", detail)
             return GraphAPIError(f"Send API unreachable: {detail}", transient=True, code="timeout")
-        if isinstance(error, (HTTPError, OSError, ProtocolError)) and not isinstance(
-            error, LocationValueError
-        ):
+        if isinstance(error, (HTTPError, OSError)) and not isinstance(error, LocationValueError):
             log.info("Send API request failed (connection_error, transient): %s", detail)
             return GraphAPIError(
                 f"Send API unreachable: {detail}", transient=True, code="connection_error"
