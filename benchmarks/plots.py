@@ -19,6 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+from summary import queued_curve, scenarios  # noqa: E402 - benchmarks/ is on sys.path
 
 COLOURS = {"ours": "#1f77b4", "raw": "#7f7f7f", "seed": "#d62728", "rev": "#9467bd"}
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -97,13 +98,9 @@ def ratios_figure(turns: dict[str, Any], out: Path) -> Path | None:
     return _save(fig, out)
 
 
-def _scenarios(webhook: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in webhook.get("results") or [] if r.get("throughput_eps")]
-
-
 def webhook_figure(webhook: dict[str, Any], out: Path) -> Path | None:
     """Events per second and latency per scenario, bare Flask first."""
-    results = _scenarios(webhook)
+    results = list(scenarios(webhook).values())
     if not results:
         return None
     names = [r["scenario"] for r in results]
@@ -137,13 +134,11 @@ def webhook_figure(webhook: dict[str, Any], out: Path) -> Path | None:
 
 def scaleout_figure(webhook: dict[str, Any], out: Path) -> Path | None:
     """Queued mode: events per second and cores used against the number of queue workers."""
-    queued = sorted(
-        (r for r in _scenarios(webhook) if r["scenario"].startswith("queued-")),
-        key=lambda r: int(r["scenario"].split("-")[1]),
-    )
-    if not queued:
+    curve = queued_curve(webhook)
+    if not curve:
         return None
-    workers = [int(r["scenario"].split("-")[1]) for r in queued]
+    workers = [n for n, _ in curve]
+    queued = [r for _, r in curve]
     fig, rate_ax = plt.subplots(figsize=(6.5, 4.2))
     rate_ax.plot(workers, [r["throughput_eps"] for r in queued], marker="o", label="events/s")
     rate_ax.set_xlabel("queue workers (chatbotmaker worker processes)")

@@ -70,13 +70,26 @@ def _turn_rows(turns: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _scenarios(webhook: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def scenarios(webhook: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The webhook scenarios that ran, by name, in the order they ran."""
     return {r["scenario"]: r for r in webhook.get("results") or [] if r.get("throughput_eps")}
+
+
+def queued_curve(webhook: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """``(queue workers, result)`` of the queued scenarios (``queued-N``), by workers."""
+    return sorted(
+        (
+            (int(name.split("-")[1]), r)
+            for name, r in scenarios(webhook).items()
+            if name.startswith("queued-")
+        ),
+        key=lambda item: item[0],
+    )
 
 
 def _webhook_rows(webhook: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
-    found = _scenarios(webhook)
+    found = scenarios(webhook)
     bare = found.get("bare")
     checks_ok = all(r.get("ok", True) for r in found.values())
     for name in ("inline-sqlite", "inline-pg"):
@@ -93,21 +106,18 @@ def _webhook_rows(webhook: dict[str, Any]) -> list[dict[str, Any]]:
                     f"bare {bare['cpu_ms_per_event'].get('gunicorn')} ms",
                 )
             )
-    queued = sorted(
-        (r for n, r in found.items() if n.startswith("queued-")),
-        key=lambda r: int(r["scenario"].split("-")[1]),
-    )
+    queued = queued_curve(webhook)
     if len(queued) >= 2:
         nproc = (webhook.get("machine") or {}).get("nproc") or 1
-        curve = [(int(r["scenario"].split("-")[1]), r["throughput_eps"]) for r in queued]
+        curve = [(workers, r["throughput_eps"]) for workers, r in queued]
         saturated_at = None
-        for r in queued:
+        for workers, r in queued:
             cores = r.get("cpu_cores") or {}
             if cores.get("machine", 0) >= TARGETS["saturated"] * nproc:
-                saturated_at = (int(r["scenario"].split("-")[1]), "CPU", cores)
+                saturated_at = (workers, "CPU", cores)
                 break
             if cores.get("postgres", 0) >= TARGETS["saturated"]:
-                saturated_at = (int(r["scenario"].split("-")[1]), "PostgreSQL", cores)
+                saturated_at = (workers, "PostgreSQL", cores)
                 break
         grows = all(
             b[1] > a[1]
@@ -225,7 +235,7 @@ def _webhook_table(webhook: dict[str, Any]) -> list[str]:
         "cores busy | once, in order |",
         "|---|---:|---:|---:|---:|---:|:-:|",
     ]
-    found = _scenarios(webhook)
+    found = scenarios(webhook)
     bare = found.get("bare", {}).get("throughput_eps")
 
     def pair(value: dict[str, Any] | None) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from psycopg.types.json import Json
 
 from . import pg
-from .bot import COUNTER, INITIAL_STATE, PROMPT
+from .bot import COUNTER, INITIAL_STATE, NEXT_STATE, PROMPT
 from .protocol import Worker, populate, serve
 
 SCHEMA = """
@@ -44,7 +44,6 @@ SET_ARGUMENT = (
     "ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value"
 )
 SET_STATE = "UPDATE users SET state = %s WHERE id = %s"
-NEXT_STATE = {"welcome": "counting", "counting": "welcome"}
 
 
 class RawPsycopg(Worker):

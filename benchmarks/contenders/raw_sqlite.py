@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from .bot import COUNTER, INITIAL_STATE, PROMPT
+from .bot import COUNTER, INITIAL_STATE, NEXT_STATE, PROMPT
 from .protocol import Worker, populate, serve
 
 SCHEMA = """
@@ -41,7 +41,6 @@ SET_ARGUMENT = (
     "ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value"
 )
 SET_STATE = "UPDATE users SET state = ? WHERE id = ?"
-NEXT_STATE = {"welcome": "counting", "counting": "welcome"}
 
 
 class RawSqlite(Worker):
