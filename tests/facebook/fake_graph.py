@@ -38,6 +38,8 @@ class Scripted:
     headers: dict[str, str]
     delay: float = 0.0
     on: str = "message"
+    #: accept and answer nothing until released (``FakeGraph.reset``/``stop``) or ``delay``
+    hang: bool = False
 
     def applies_to(self, recorded: Recorded) -> bool:
         if self.on == "any" or not isinstance(recorded.body, dict):
@@ -61,7 +63,12 @@ class _Handler(BaseHTTPRequestHandler):
         query = {key: values[-1] for key, values in parse_qs(url.query).items()}
         graph = self.server.graph
         answer = graph._answer(Recorded("POST", url.path, query, body, dict(self.headers)))
-        if answer.delay:
+        if answer.hang:
+            released = graph._released.wait(answer.delay or None)
+            if released or not answer.delay:
+                self.close_connection = True  # never answered: the client sees a timeout
+                return
+        elif answer.delay:
             time.sleep(answer.delay)
         payload = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body)
         data = payload if isinstance(payload, bytes) else payload.encode()
@@ -93,6 +100,7 @@ class FakeGraph:
         self.requests: list[Recorded] = []
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
+        self._released = threading.Event()  # set: stalled requests give up
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.graph = self
         self._thread = threading.Thread(
@@ -109,6 +117,7 @@ class FakeGraph:
         return self
 
     def stop(self) -> None:
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -117,6 +126,8 @@ class FakeGraph:
         with self._lock:
             self.requests.clear()
             self._script.clear()
+            self._released.set()  # requests still stalled from an earlier test end now
+            self._released = threading.Event()
 
     def fail(
         self,
@@ -137,6 +148,16 @@ class FakeGraph:
         with self._lock:
             for _ in range(times):
                 self._script.append(Scripted(status, body, headers or {}, delay, on))
+
+    def stall(self, seconds: float | None = None, *, times: int = 1, on: str = "message") -> None:
+        """The next ``times`` requests are accepted and read, then answered with success only
+        after ``seconds`` (never, when None: the connection is closed at ``reset``/``stop``).
+
+        A Graph API that hangs: what the send deadline must survive. ``on`` as in :meth:`fail`.
+        """
+        with self._lock:
+            for _ in range(times):
+                self._script.append(Scripted(200, {}, {}, seconds or 0.0, on, hang=True))
 
     def _answer(self, recorded: Recorded) -> Scripted:
         with self._lock:

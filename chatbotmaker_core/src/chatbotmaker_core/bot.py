@@ -13,7 +13,7 @@ from .dispatcher import Dispatcher
 from .errors import ConfigError, UnknownStateError, did_you_mean
 from .message import Message, Reply
 from .messenger import Messenger
-from .outbox import RetryPolicy, deliver
+from .outbox import RetryPolicy, deliver, turn_deadline
 from .turn import HandlerFailed, Turn
 
 if TYPE_CHECKING:
@@ -122,7 +122,15 @@ class Bot:
         return f"{user_id}'s request has been handled"
 
     def handle(self, message: Message) -> TurnResult:
-        """Handle one message: one atomic turn, then its replies in order."""
+        """Handle one message: one atomic turn, then its replies in order.
+
+        ``[bot] send_deadline`` counts from here: the typing indicator, the turn and every
+        reply with its retries are over by then, so an inline webhook answers in time.
+        """
+        with turn_deadline(self.retry_policy):
+            return self._handle(message)
+
+    def _handle(self, message: Message) -> TurnResult:
         result = TurnResult(message)
         self.messenger.turn_started(message.user_id)
         turn = Turn(self, message)

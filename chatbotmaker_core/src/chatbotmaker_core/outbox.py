@@ -3,6 +3,11 @@
 A permanent failure (or a transient one that outlasts the retry budget) stops delivery of that
 turn's remaining replies, so the user never receives them out of order, and is logged and
 recorded in ``chatbotmaker_delivery_failures``.
+
+The send deadline is the turn's, not a reply's: :func:`turn_deadline` fixes the moment by which
+every Send API call of the turn (typing indicator, every reply, every retry) must be over, and
+:func:`time_left` lets a messenger cut its request timeout to what is left. Meta waits 20 s for
+an inline webhook's answer, whatever the platform's API does meanwhile.
 """
 
 from __future__ import annotations
@@ -10,11 +15,11 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from sqlalchemy import insert
 
 from .errors import DeliveryError
 from .message import Reply
@@ -25,6 +30,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: the running turn's send deadline, as a ``time.monotonic()`` value (None outside a turn)
+_DEADLINE: ContextVar[float | None] = ContextVar("chatbotmaker_send_deadline", default=None)
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -33,7 +41,7 @@ class RetryPolicy:
     attempts: int = 5
     backoff: float = 0.5
     max_backoff: float = 8.0
-    # Under the 20 s Meta waits for a webhook's 200 in inline mode.
+    # Per turn, under the 20 s Meta waits for a webhook's 200 in inline mode.
     deadline: float = 15.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
@@ -44,23 +52,63 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_backoff, self.backoff * 2**attempt))
 
 
+class SendDeadlineExceeded(DeliveryError):
+    """The turn's send deadline passed before its replies were all sent (code ``deadline``)."""
+
+    def __init__(self, deadline: float, last: BaseException | None = None) -> None:
+        detail = f"; last attempt: {last}" if last is not None else ""
+        super().__init__(
+            f"send deadline of {deadline:g} s for the turn passed{detail}",
+            transient=False,
+            code="deadline",
+        )
+
+
+@contextmanager
+def turn_deadline(policy: RetryPolicy) -> Iterator[float]:
+    """Start the turn's send deadline, ``policy.deadline`` seconds from now (or keep an
+    earlier one already running, so a deadline only ever shrinks); yields it."""
+    outer = _DEADLINE.get()
+    deadline = time.monotonic() + policy.deadline
+    if outer is not None and outer < deadline:
+        deadline = outer
+    token = _DEADLINE.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _DEADLINE.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds until the running turn's send deadline (0 once past), or None outside a turn.
+
+    A messenger bounds each request's timeout with it: an attempt started with ``t`` seconds
+    left must not wait on the platform for longer than ``t``.
+    """
+    deadline = _DEADLINE.get()
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
 def send_with_retry(messenger: Messenger, user_id: str, reply: Reply, policy: RetryPolicy) -> None:
-    """Send one reply, retrying transient :class:`DeliveryError` within ``policy``."""
-    started = time.monotonic()
-    for attempt in range(policy.attempts):
-        try:
-            messenger.send_reply(user_id, reply)
-            return
-        except DeliveryError as error:
-            if not error.transient or attempt + 1 == policy.attempts:
-                raise
-            pause = policy.delay(attempt, error.retry_after)
-            if time.monotonic() - started + pause > policy.deadline:
-                raise
-            log.info(
-                "send to %s failed (%s); retry %d in %.2fs", user_id, error, attempt + 1, pause
-            )
-            time.sleep(pause)
+    """Send one reply, retrying transient :class:`DeliveryError` within ``policy`` and the
+    turn's deadline (:func:`turn_deadline`; one starts here when none is running)."""
+    with turn_deadline(policy) as deadline:
+        for attempt in range(policy.attempts):
+            if time.monotonic() >= deadline:
+                raise SendDeadlineExceeded(policy.deadline)
+            try:
+                messenger.send_reply(user_id, reply)
+                return
+            except DeliveryError as error:
+                if not error.transient or attempt + 1 == policy.attempts:
+                    raise
+                pause = policy.delay(attempt, error.retry_after)
+                if time.monotonic() + pause >= deadline:
+                    raise SendDeadlineExceeded(policy.deadline, error) from None
+                log.info(
+                    "send to %s failed (%s); retry %d in %.2fs", user_id, error, attempt + 1, pause
+                )
+                time.sleep(pause)
 
 
 def deliver(
@@ -70,22 +118,27 @@ def deliver(
     replies: Sequence[Reply],
     policy: RetryPolicy,
 ) -> int:
-    """Send ``replies`` in order; returns how many were sent."""
-    for index, reply in enumerate(replies):
-        try:
-            send_with_retry(messenger, user_id, reply, policy)
-        except Exception as error:  # noqa: BLE001 - every failure is logged and recorded
-            code = getattr(error, "code", None)
-            log.error(
-                "could not deliver %d repl%s to user %s: %s",
-                len(replies) - index,
-                "y" if len(replies) - index == 1 else "ies",
-                user_id,
-                error,
-                exc_info=not isinstance(error, DeliveryError),
-            )
-            record_failures(database, user_id, replies[index:], error, code)
-            return index
+    """Send ``replies`` in order, all within one send deadline; returns how many were sent.
+
+    Once the deadline has passed, the replies left are not attempted: they are recorded as
+    failed (``code = 'deadline'``) like those after a permanent failure.
+    """
+    with turn_deadline(policy):
+        for index, reply in enumerate(replies):
+            try:
+                send_with_retry(messenger, user_id, reply, policy)
+            except Exception as error:  # noqa: BLE001 - every failure is logged and recorded
+                code = getattr(error, "code", None)
+                log.error(
+                    "could not deliver %d repl%s to user %s: %s",
+                    len(replies) - index,
+                    "y" if len(replies) - index == 1 else "ies",
+                    user_id,
+                    error,
+                    exc_info=not isinstance(error, DeliveryError),
+                )
+                record_failures(database, user_id, replies[index:], error, code)
+                return index
     return len(replies)
 
 
@@ -96,6 +149,8 @@ def record_failures(
     error: BaseException,
     code: object = None,
 ) -> None:
+    from sqlalchemy import insert  # here: messengers import time_left without SQLAlchemy
+
     table = database.models.DeliveryFailure.__table__
     rows = [
         {

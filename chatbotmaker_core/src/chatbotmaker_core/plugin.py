@@ -13,9 +13,15 @@ if TYPE_CHECKING:
     from .database import Database
 
 
-def sqlalchemy_database(url: str | None = None, base: str | None = None, **engine: Any) -> Database:
+def sqlalchemy_database(
+    url: str | None = None,
+    base: str | None = None,
+    busy_timeout: float | None = None,
+    **engine: Any,
+) -> Database:
     """``[database] name = "sqlalchemy"``: ``url``, optional ``base = "module:Base"`` for an
-    application's own tables, and any ``engine_from_config`` option (``pool_size = 10``)."""
+    application's own tables, ``busy_timeout`` (SQLite's lock wait, seconds) and any
+    ``engine_from_config`` option (``pool_size = 10``)."""
     if not url:
         raise ConfigError("missing the key 'url' (e.g. url = \"sqlite:///bot.db\")")
     # SQLAlchemy is imported when a database is made, not when plugins are discovered.
@@ -29,7 +35,7 @@ def sqlalchemy_database(url: str | None = None, base: str | None = None, **engin
     }
     declarative_base = import_object(base, "[database] base")[1] if base else None
     try:
-        return Database(config, base=declarative_base)
+        return Database(config, base=declarative_base, busy_timeout=busy_timeout)
     except (ArgumentError, TypeError) as error:  # a bad engine option or URL
         raise ConfigError(f"[database] {error}") from None
 

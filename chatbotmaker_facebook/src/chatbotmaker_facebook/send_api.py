@@ -25,6 +25,8 @@ from urllib.parse import urlencode, urlsplit
 import urllib3
 from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError, TimeoutError
 
+from chatbotmaker_core.outbox import time_left
+
 from .errors import GraphAPIError, error_from_response
 from .redact import Secret, install_log_filter, scrub
 
@@ -104,13 +106,20 @@ class SendApi:
         """Send one request body; the decoded answer, or :class:`GraphAPIError`."""
         failure: GraphAPIError | None = None
         data = json.dumps(body, separators=(",", ":")).encode()
+        timeout = self._attempt_timeout()
+        if timeout is None:
+            raise GraphAPIError(
+                "Send API request not made: the turn's send deadline has passed",
+                transient=False,
+                code="deadline",
+            )
         try:
             response = self._opener.urlopen(
                 "POST",
                 self._target.reveal(),
                 body=data,
                 headers=_HEADERS,
-                timeout=self._timeout,
+                timeout=timeout,
                 retries=False,
                 redirect=False,
             )
@@ -131,6 +140,17 @@ class SendApi:
             text,
             (self._token, self._app_secret, self._proof),
         )
+
+    def _attempt_timeout(self) -> urllib3.Timeout | None:
+        """``timeout`` for connect and for read, cut to what is left of the turn's send
+        deadline (``chatbotmaker_core.outbox.time_left``) so no attempt outlives it; None
+        once it has passed (no request is made then)."""
+        left = time_left()
+        if left is None or left >= self.timeout:
+            return self._timeout
+        if left <= 0:
+            return None
+        return urllib3.Timeout(total=left, connect=left, read=left)  # total: both together
 
     def _request_failed(self, error: Exception) -> GraphAPIError:
         where = f"POST {self._signed_url.reveal()}"  # which request; credentials masked below

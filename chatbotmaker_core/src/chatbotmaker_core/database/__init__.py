@@ -11,7 +11,7 @@ from sqlalchemy import Connection, engine_from_config, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Models, add_relationship, models_for, new_base
-from .sqlite import configure_sqlite
+from .sqlite import BUSY_TIMEOUT, configure_sqlite
 from .store import Store
 
 __all__ = ["Database", "add_relationship"]
@@ -27,10 +27,19 @@ class Database:
 
     ``config`` is an ``engine_from_config`` dict (``{"sqlalchemy.url": "sqlite:///bot.db"}``)
     or a URL string. ``base`` is the application's declarative base when it has tables of its
-    own; ours are added to it, and ``create_all`` creates both.
+    own; ours are added to it, and ``create_all`` creates both. ``busy_timeout`` (SQLite
+    only, ``[database] busy_timeout``): seconds a turn waits for the write lock before it
+    fails as a database error (default 3).
     """
 
-    def __init__(self, config: Mapping[str, Any] | str, base: Any = None) -> None:
+    def __init__(
+        self,
+        config: Mapping[str, Any] | str,
+        base: Any = None,
+        *,
+        busy_timeout: float | None = None,
+    ) -> None:
+        busy_timeout = _busy_timeout(busy_timeout)
         options = {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
         backend = make_url(str(options.get("sqlalchemy.url", ""))).get_backend_name()
         # A server can restart under us; a SQLite file cannot, so it is spared the ping.
@@ -41,7 +50,7 @@ class Database:
             extra["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
         self.engine = engine_from_config(options, prefix="sqlalchemy.", **extra)
         if self.engine.dialect.name == "sqlite":
-            configure_sqlite(self.engine)
+            configure_sqlite(self.engine, busy_timeout)
         self.base = new_base() if base is None else base
         self.models: Models = models_for(self.base)
         self.user_class = self.models.User
@@ -130,3 +139,17 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or after fork)."""
         self.engine.dispose()
+
+
+def _busy_timeout(value: Any) -> float:
+    """The SQLite lock wait in seconds, checked: a wrong value fails at start-up."""
+    if value is None:
+        return BUSY_TIMEOUT
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            f"[database] busy_timeout must be a number of seconds from 0 to 3600 (keep it "
+            f"under 20 - [bot] send_deadline for a webhook, e.g. 3), got {value!r}"
+        )
+    return float(value)
