@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,6 +16,8 @@ from .sqlite import BUSY_TIMEOUT, configure_sqlite
 from .store import Store
 
 __all__ = ["Database", "add_relationship"]
+
+log = logging.getLogger(__name__)
 
 #: the PostgreSQL advisory lock key held while creating tables (ours and the queue's)
 SCHEMA_LOCK = 72210357
@@ -39,7 +42,7 @@ class Database:
         *,
         busy_timeout: float | None = None,
     ) -> None:
-        busy_timeout = _busy_timeout(busy_timeout)
+        lock_wait = _busy_timeout(busy_timeout)
         options = {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
         backend = make_url(str(options.get("sqlalchemy.url", ""))).get_backend_name()
         # A server can restart under us; a SQLite file cannot, so it is spared the ping.
@@ -50,7 +53,12 @@ class Database:
             extra["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
         self.engine = engine_from_config(options, prefix="sqlalchemy.", **extra)
         if self.engine.dialect.name == "sqlite":
-            configure_sqlite(self.engine, busy_timeout)
+            configure_sqlite(self.engine, lock_wait)
+        elif busy_timeout is not None:
+            log.warning(
+                "[database] busy_timeout is SQLite's lock wait; ignored for %s (remove it)",
+                self.engine.dialect.name,
+            )
         self.base = new_base() if base is None else base
         self.models: Models = models_for(self.base)
         self.user_class = self.models.User
