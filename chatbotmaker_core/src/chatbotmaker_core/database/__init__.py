@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Connection, engine_from_config, make_url, select, text
+from sqlalchemy import Connection, engine_from_config, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Models, add_relationship, models_for, new_base
 from .sqlite import configure_sqlite
+from .startup import check_base, connect_error, engine_error, parse_url, sqlite_folder_error
 from .store import Store
 
 __all__ = ["Database", "add_relationship"]
@@ -28,25 +30,42 @@ class Database:
     ``config`` is an ``engine_from_config`` dict (``{"sqlalchemy.url": "sqlite:///bot.db"}``)
     or a URL string. ``base`` is the application's declarative base when it has tables of its
     own; ours are added to it, and ``create_all`` creates both.
+
+    A URL, driver, base or database that cannot work raises a one-line ``ConfigError`` here,
+    at start-up, naming the fix (``startup.py``), rather than failing the first turn.
     """
 
     def __init__(self, config: Mapping[str, Any] | str, base: Any = None) -> None:
         options = {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
-        backend = make_url(str(options.get("sqlalchemy.url", ""))).get_backend_name()
+        url = parse_url(options.get("sqlalchemy.url"))
+        backend = url.get_backend_name()
         # A server can restart under us; a SQLite file cannot, so it is spared the ping.
         options.setdefault("sqlalchemy.pool_pre_ping", backend != "sqlite")
         extra: dict[str, Any] = {}
         if backend == "postgresql":
             # A connect attempt caught by a server restart must fail, not hang a turn for ever.
             extra["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
-        self.engine = engine_from_config(options, prefix="sqlalchemy.", **extra)
+        self.base = new_base() if base is None else check_base(base)
+        try:
+            self.engine = engine_from_config(options, prefix="sqlalchemy.", **extra)
+        except Exception as error:  # a missing driver, an unknown dialect
+            known = engine_error(url, error)
+            if known is None:
+                raise
+            raise known from None
         if self.engine.dialect.name == "sqlite":
+            problem = sqlite_folder_error(url)
+            if problem is not None:
+                raise problem
             configure_sqlite(self.engine)
-        self.base = new_base() if base is None else base
         self.models: Models = models_for(self.base)
         self.user_class = self.models.User
         self.argument_class = self.models.Argument
-        self._create_tables()
+        try:
+            self._create_tables()
+        except DBAPIError as error:
+            self.engine.dispose()
+            raise connect_error(url, error) from None
         self.session_maker = sessionmaker(bind=self.engine)
         self.store = Store(self.engine, self.models)
         self._session: ContextVar[Session | None] = ContextVar("chatbotmaker_session", default=None)
