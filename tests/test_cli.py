@@ -73,7 +73,7 @@ def test_check_ok_and_failing(tmp_path, capsys, monkeypatch):
         .replace("pizza_rules:RULES", "pizza_rules:NOPE")
     )
     assert main(["check", str(bad)]) == 1
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "error: unknown messenger 'facebok'; available:" in out
     assert "module 'pizza_rules' has no attribute 'NOPE'" in out
     assert "2 problems" in out

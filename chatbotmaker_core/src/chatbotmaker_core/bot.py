@@ -14,6 +14,7 @@ from .errors import ConfigError, UnknownStateError, did_you_mean
 from .message import Message, Reply
 from .messenger import Messenger
 from .outbox import RetryPolicy, deliver, turn_deadline
+from .ranges import Range
 from .turn import HandlerFailed, Turn
 
 if TYPE_CHECKING:
@@ -37,6 +38,15 @@ BOT_OPTIONS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "job_retry_wait": (int, 2),
 }
 MODES = ("inline", "queued")
+#: [bot] option -> the range its value must lie in (see ranges.py)
+BOT_RANGES: dict[str, Range] = {
+    "send_attempts": Range(1, why="1 sends once without retry; 0 would drop every reply"),
+    "send_backoff": Range(0, why="seconds"),
+    "send_max_backoff": Range(0, why="seconds"),
+    "send_deadline": Range(0, exclusive=True, why="seconds a turn's sends may take"),
+    "job_attempts": Range(1, why="runs of a queued event, 1 = no retry"),
+    "job_retry_wait": Range(0, why="seconds"),
+}
 
 
 @dataclass
@@ -188,6 +198,11 @@ def _bot_options(config: Mapping[str, Any]) -> dict[str, Any]:
         expected = BOT_OPTIONS[key][0]
         if not isinstance(value, expected) or isinstance(value, bool):
             problems.append(f"[bot] {key} must be {_type_name(expected)}, got {value!r}")
+            continue
+        allowed = BOT_RANGES.get(key)
+        problem = allowed.problem("bot", key, value) if allowed else None
+        if problem:
+            problems.append(problem)
             continue
         options[key] = value
     if options["mode"] not in MODES:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from .config import COMPONENTS, DEFAULT_CONFIG, build_bot, check_config, load_config
+from .config import COMPONENTS, DEFAULT_CONFIG, build_bot, load_config
 from .errors import ChatbotmakerError, UnknownPluginError
 from .message import Message
 from .plugins import get_plugin_manager
@@ -121,15 +121,28 @@ def run_chat(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    problems = check_config(args.config)
-    if problems:
-        for problem in problems:
-            print(f"error: {problem}")
-        print(f"{args.config}: {len(problems)} problem{'s' if len(problems) > 1 else ''}")
+    """Errors, warnings and notes on stderr, like every command's diagnostics; the verdict
+    line (``ok`` or the problem count) last, the ``ok`` one on stdout for scripts."""
+    from .config_check import check
+
+    report = check(args.config)
+    for kind, lines in (
+        ("error", report.errors),
+        ("warning", report.warnings),
+        ("note", report.notes),
+    ):
+        for line in lines:
+            print(f"{kind}: {line}", file=sys.stderr)
+    if report.errors:
+        count = len(report.errors)
+        print(f"{args.config}: {count} problem{'s' if count > 1 else ''}", file=sys.stderr)
         return 1
-    config = load_config(args.config)
-    names = ", ".join(f"{table} {config[table]['name']!r}" for table in COMPONENTS)
-    print(f"{args.config}: ok ({names})")
+    names = ", ".join(f"{table} {report.components[table]!r}" for table in COMPONENTS)
+    warned = len(report.warnings)
+    print(
+        f"{args.config}: ok ({names})"
+        + (f", {warned} warning{'s' * (warned > 1)}" if warned else "")
+    )
     return 0
 
 

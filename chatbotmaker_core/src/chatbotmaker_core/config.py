@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import os
 import re
 import sys
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ChatbotmakerError, ConfigError, did_you_mean
+from .errors import ChatbotmakerError, ConfigError, did_you_mean, suggest
 from .plugins import PluginManager, get_plugin_manager
 
 if sys.version_info >= (3, 11):
@@ -26,9 +27,13 @@ else:
 if TYPE_CHECKING:
     from .bot import Bot
 
+log = logging.getLogger(__name__)
+
 DEFAULT_CONFIG = "chatbotmaker.toml"
 #: config table -> plugin kind
 COMPONENTS = {"messenger": "messenger", "database": "database", "rules": "rule_source"}
+#: every table a config may have; anything else is a typo (``[messanger]``)
+TABLES = ("bot", "messenger", "database", "rules", "worker")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 
 
@@ -42,20 +47,54 @@ def load_config(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         folder = str(path.resolve().parent)
         if folder not in sys.path:
             sys.path.insert(0, folder)
-        try:
-            with path.open("rb") as file:
-                raw = tomllib.load(file)
-        except FileNotFoundError:
-            raise ConfigError(
-                f"config file {str(path)!r} not found; pass its path or create {DEFAULT_CONFIG}"
-            ) from None
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"config file {str(path)!r} is not valid TOML: {error}") from None
-    problems: list[str] = []
+        raw = _read_toml(path)
+    problems = table_problems(raw)
+    if problems:
+        raise ConfigError("; ".join(problems), problems)
     expanded = _expand(raw, "", problems)
     if problems:
         raise ConfigError("; ".join(problems), problems)
     return expanded
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file, or a ConfigError saying what is wrong with it and what to do."""
+    name = repr(str(path))
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {name} not found; pass its path or create {DEFAULT_CONFIG}"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"config file {name} is a directory; pass the path of its {DEFAULT_CONFIG}"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"config file {name} is not UTF-8 (byte {error.start}: {error.reason}); "
+            f"save it as UTF-8, as TOML requires"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {name} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read config file {name}: {error.strerror or error}; check its permissions"
+        ) from None
+
+
+def table_problems(config: Mapping[str, Any]) -> list[str]:
+    """A known table given as something else than a table (``bot = 3``), one message each."""
+    problems = []
+    for table in TABLES:
+        value = config.get(table)
+        if value is not None and not isinstance(value, Mapping):
+            problems.append(
+                f"[{table}] must be a table (a [{table}] header followed by key = value lines), "
+                f"got {table} = {value!r}"
+            )
+    return problems
 
 
 def _expand(value: Any, where: str, problems: list[str]) -> Any:
@@ -90,8 +129,12 @@ def component_options(config: Mapping[str, Any], table: str) -> tuple[str, dict[
         raise ConfigError(f"[{table}] must be a table, got {type(section).__name__}")
     options = dict(section)
     name = options.pop("name", None)
-    if not isinstance(name, str) or not name:
+    if name is None or name == "":
         raise ConfigError(f"[{table}] is missing the key 'name' (which plugin provides it)")
+    if not isinstance(name, str):
+        raise ConfigError(
+            f'[{table}] name must be a string naming a plugin (name = "..."), got {name!r}'
+        )
     return name, options
 
 
@@ -102,88 +145,112 @@ def build_component(
     plugins = plugins or get_plugin_manager()
     name, options = component_options(config, table)
     factory = plugins.factory(COMPONENTS[table], name)
-    _check_options(factory, table, name, options)
+    unknown = unknown_options(factory, table, name, options)
+    if unknown:
+        raise ConfigError("; ".join(unknown), unknown)
     try:
         return factory(**options)
-    except ConfigError as error:
-        if str(error).startswith("["):  # already names its table
-            raise
-        raise ConfigError(f"[{table}] {name}: {error}") from error
     except ChatbotmakerError as error:
-        raise ConfigError(f"[{table}] {name}: {error}") from error
+        problems = getattr(error, "problems", None) or [str(error)]
+        named = [p if p.startswith("[") else f"[{table}] {name}: {p}" for p in problems]
+        raise ConfigError("; ".join(named), named) from error
+    except Exception as error:  # noqa: BLE001 - a plugin's bug is still one line at start-up
+        log.debug("the %s plugin %r failed", table, name, exc_info=True)
+        raise ConfigError(
+            f"[{table}] {name}: the plugin failed ({type(error).__name__}: {error}); "
+            f"run with --log-level debug for the traceback"
+        ) from error
 
 
-def _check_options(factory: Any, table: str, name: str, options: Mapping[str, Any]) -> None:
-    """Name an option the factory does not take, with a suggestion, before calling it."""
+def unknown_options(factory: Any, table: str, name: str, options: Mapping[str, Any]) -> list[str]:
+    """Every option the factory does not take, with a suggestion, before calling it."""
     try:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):
-        return
+        return []
     if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        return
+        return []
     accepted = [p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    for key in options:
-        if key not in accepted:
-            raise ConfigError(
-                f"[{table}] unknown option {key!r} for {name!r}{did_you_mean(key, accepted)}"
-                f"; accepted: {', '.join(accepted) or 'none'}"
-            )
+    return [
+        f"[{table}] unknown option {key!r} for {name!r}{did_you_mean(key, accepted)}"
+        f"; accepted: {', '.join(accepted) or 'none'}"
+        for key in options
+        if key not in accepted
+    ]
 
 
 def build_bot(source: str | Path | Mapping[str, Any], plugins: PluginManager | None = None) -> Bot:
     from .bot import Bot
 
     config = load_config(source)
-    bot_options = config.get("bot", {})
-    if not isinstance(bot_options, Mapping):
-        raise ConfigError(f"[bot] must be a table, got {type(bot_options).__name__}")
+    unknown = unknown_tables(config)
+    if unknown:
+        raise ConfigError("; ".join(unknown), unknown)
     components = {table: build_component(config, table, plugins) for table in COMPONENTS}
-    return Bot(bot_options, components["messenger"], components["rules"], components["database"])
+    return Bot(
+        config.get("bot", {}), components["messenger"], components["rules"], components["database"]
+    )
+
+
+def unknown_tables(config: Mapping[str, Any]) -> list[str]:
+    """A table or top-level key no part of chatbotmaker reads: a typo, or a key above its
+    table (TOML puts every key after ``[rules]`` into ``[rules]``, but one before any header
+    at the top)."""
+    problems = []
+    for key, value in config.items():
+        if key in TABLES:
+            continue
+        if isinstance(value, Mapping):
+            hint = suggest(key, TABLES)
+            problems.append(
+                f"unknown table [{key}]"
+                + (f" (did you mean [{hint}]?)" if hint else "")
+                + f"; known tables: {', '.join(TABLES)}"
+            )
+        else:
+            problems.append(
+                f"unknown top-level key {key!r}{did_you_mean(key, TABLES)}: every option "
+                f"belongs in a table ({', '.join(TABLES)}); move it under its [table] header"
+            )
+    return problems
 
 
 def check_config(
     source: str | Path | Mapping[str, Any], plugins: PluginManager | None = None
 ) -> list[str]:
-    """Every problem with a config, as messages; empty when the bot can start."""
-    try:
-        config = load_config(source)
-    except ConfigError as error:
-        return error.problems
-    problems: list[str] = []
-    components: dict[str, Any] = {}
-    for table in COMPONENTS:
-        try:
-            components[table] = build_component(config, table, plugins)
-        except ConfigError as error:
-            problems.extend(error.problems if len(error.problems) > 1 else [str(error)])
-        except Exception as error:  # noqa: BLE001 - check reports, it does not crash
-            problems.append(f"[{table}]: {type(error).__name__}: {error}")
-    if not problems:
-        from .bot import Bot
+    """Every error in a config, as messages; empty when the bot can start.
 
-        try:
-            Bot(
-                config.get("bot", {}),
-                components["messenger"],
-                components["rules"],
-                components["database"],
-            )
-        except ConfigError as error:
-            problems.extend(error.problems)
-    return problems
+    It never creates or changes a database; see :func:`config_check.check` for the warnings
+    and notes too.
+    """
+    from .config_check import check
+
+    return check(source, plugins).errors
 
 
 def import_object(source: str, where: str) -> tuple[Any, Any]:
     """``"package.module:attribute"`` -> ``(module, attribute)``, or a ConfigError."""
+    if not isinstance(source, str):
+        raise ConfigError(
+            f"{where} must be a string like 'package.module:attribute', got {source!r}"
+        )
     module_name, _, attribute = source.partition(":")
     if not module_name or not attribute:
         raise ConfigError(f"{where}: {source!r} must look like 'package.module:attribute'")
     try:
         module = importlib.import_module(module_name)
-    except Exception as error:  # noqa: BLE001 - any import failure is reported the same way
+    except BaseException as error:  # noqa: BLE001 - sys.exit() or Ctrl-C in its code too
+        missing = getattr(error, "name", None) if isinstance(error, ImportError) else None
+        if missing and (module_name + ".").startswith(missing + "."):
+            raise ConfigError(
+                f"{where}: cannot import module {module_name!r} ({error}); is it on sys.path "
+                f"(run from the bot's folder, or install it)?"
+            ) from None
+        # A module that exits or raises while imported must not end or crash the command.
         raise ConfigError(
-            f"{where}: cannot import module {module_name!r} ({type(error).__name__}: {error}); "
-            f"is it on sys.path (run from the bot's folder, or install it)?"
+            f"{where}: importing module {module_name!r} raised {type(error).__name__}"
+            f"{f': {error}' if str(error) else ''}; fix the module's top-level code "
+            f"(only definitions should run at import)"
         ) from error
     try:
         return module, getattr(module, attribute)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .config import import_object
@@ -48,6 +49,13 @@ def python_rules(source: str | None = None) -> Dispatcher:
     module, rules = import_object(source, "[rules] source")
     if isinstance(rules, Dispatcher):
         return rules
+    if not isinstance(rules, Mapping):
+        raise ConfigError(
+            f"[rules] source: {source!r} is {'None' if rules is None else type(rules).__name__}"
+            f", not a rules mapping; "
+            f"point it at a dict like {{'actions': {{'welcome': {{'func': ...}}}}}} "
+            f"or a Dispatcher"
+        )
     return Dispatcher(rules, env=vars(module))
 
 

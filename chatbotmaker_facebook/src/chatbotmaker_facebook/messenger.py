@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -54,7 +55,7 @@ class FacebookMessenger(Messenger):
         turn_action: str = "typing_on",
         http: urllib3.PoolManager | None = None,
     ) -> None:
-        _check_options(
+        problems = _option_problems(
             page_access_token,
             app_secret,
             verify_token,
@@ -64,6 +65,8 @@ class FacebookMessenger(Messenger):
             insecure_allow_unsigned,
             turn_action,
         )
+        if problems:
+            raise ConfigError("; ".join(problems), problems)
         self._app_secret = Secret(app_secret or "")
         self._verify_token = Secret(verify_token or "")
         self.insecure_allow_unsigned = bool(insecure_allow_unsigned) and not app_secret
@@ -80,6 +83,11 @@ class FacebookMessenger(Messenger):
         # outbox retries the whole reply, so remember how far it got (by reply identity).
         self._resume: OrderedDict[int, tuple[Reply, str, int, float]] = OrderedDict()
         self._lock = threading.Lock()
+        #: what makes every webhook request fail although the messenger can be built (it may
+        #: still send, and `chat` does not need it): `chatbotmaker check` reports them
+        self.setup_problems: list[str] = _secret_problems(
+            app_secret, verify_token, self.insecure_allow_unsigned
+        )
         if self.insecure_allow_unsigned:
             log.warning(
                 "facebook messenger: insecure_allow_unsigned = true and no app_secret: the "
@@ -194,7 +202,7 @@ class FacebookMessenger(Messenger):
         return make_blueprint(bot, self)
 
 
-def _check_options(
+def _option_problems(
     token: Any,
     app_secret: Any,
     verify_token: Any,
@@ -203,22 +211,47 @@ def _check_options(
     timeout: Any,
     insecure: Any,
     turn_action: Any,
-) -> None:
-    """Fail at start with the option at fault, never at the first message."""
+) -> list[str]:
+    """Every option at fault, so start-up fails at once and not at the first message."""
+    problems = []
     if not isinstance(token, str) or not token.strip():
-        raise ConfigError("page_access_token must be a non-empty string (the Page access token)")
+        problems.append("page_access_token must be a non-empty string (the Page access token)")
     for name, value in (("app_secret", app_secret), ("verify_token", verify_token)):
         if value is not None and not isinstance(value, str):
-            raise ConfigError(f"{name} must be a string")
+            problems.append(f"{name} must be a string")
     if not isinstance(graph_url, str) or not graph_url.startswith(("https://", "http://")):
-        raise ConfigError(f"graph_url must be an http(s) URL, got {graph_url!r}")
+        problems.append(f"graph_url must be an http(s) URL, got {graph_url!r}")
     if not isinstance(api_version, str) or not api_version.strip("/"):
-        raise ConfigError(f"api_version must look like 'v25.0', got {api_version!r}")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        problems.append(f"api_version must look like 'v25.0', got {api_version!r}")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        problems.append(
+            f"timeout = {timeout!r} is out of range: it must be a finite number of seconds > 0"
+        )
     if not isinstance(insecure, bool):
-        raise ConfigError(f"insecure_allow_unsigned must be true or false, got {insecure!r}")
+        problems.append(f"insecure_allow_unsigned must be true or false, got {insecure!r}")
     if turn_action not in TURN_ACTIONS:
-        raise ConfigError(
+        problems.append(
             f"turn_action must be one of {', '.join(TURN_ACTIONS)}, got {turn_action!r}"
         )
+    return problems
+
+
+def _secret_problems(app_secret: Any, verify_token: Any, insecure: bool) -> list[str]:
+    """Secrets whose absence makes every webhook request fail (never their values)."""
+    problems = []
+    if not app_secret and not insecure:
+        problems.append(
+            "app_secret is empty: the webhook refuses every POST (403); set it to the app "
+            "secret (App settings > Basic), or insecure_allow_unsigned = true for local tests"
+        )
+    if not verify_token:
+        problems.append(
+            "verify_token is missing or empty: Meta's webhook verification (GET) always fails; "
+            "set it to the string you type in the webhook setup"
+        )
+    return problems

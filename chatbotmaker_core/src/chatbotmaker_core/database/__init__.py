@@ -8,11 +8,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Connection, engine_from_config, make_url, select, text
+from sqlalchemy import Connection, engine_from_config, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Models, add_relationship, models_for, new_base
 from .sqlite import BUSY_TIMEOUT, configure_sqlite
+from .startup import check_base, connect_error, engine_error, parse_url, sqlite_folder_error
 from .store import Store
 
 __all__ = ["Database", "add_relationship"]
@@ -33,6 +35,9 @@ class Database:
     own; ours are added to it, and ``create_all`` creates both. ``busy_timeout`` (SQLite
     only, ``[database] busy_timeout``): seconds a turn waits for the write lock before it
     fails as a database error (default 3).
+
+    A URL, driver, base or database that cannot work raises a one-line ``ConfigError`` here,
+    at start-up, naming the fix (``startup.py``), rather than failing the first turn.
     """
 
     def __init__(
@@ -42,28 +47,42 @@ class Database:
         *,
         busy_timeout: float | None = None,
     ) -> None:
-        lock_wait = _busy_timeout(busy_timeout)
+        lock_wait = busy_timeout_seconds(busy_timeout)
         options = {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
-        backend = make_url(str(options.get("sqlalchemy.url", ""))).get_backend_name()
+        url = parse_url(options.get("sqlalchemy.url"))
+        backend = url.get_backend_name()
         # A server can restart under us; a SQLite file cannot, so it is spared the ping.
         options.setdefault("sqlalchemy.pool_pre_ping", backend != "sqlite")
         extra: dict[str, Any] = {}
         if backend == "postgresql":
             # A connect attempt caught by a server restart must fail, not hang a turn for ever.
             extra["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
-        self.engine = engine_from_config(options, prefix="sqlalchemy.", **extra)
+        self.base = new_base() if base is None else check_base(base)
+        try:
+            self.engine = engine_from_config(options, prefix="sqlalchemy.", **extra)
+        except Exception as error:  # a missing driver, an unknown dialect
+            known = engine_error(url, error)
+            if known is None:
+                raise
+            raise known from None
         if self.engine.dialect.name == "sqlite":
+            problem = sqlite_folder_error(url)
+            if problem is not None:
+                raise problem
             configure_sqlite(self.engine, lock_wait)
         elif busy_timeout is not None:
             log.warning(
                 "[database] busy_timeout is SQLite's lock wait; ignored for %s (remove it)",
                 self.engine.dialect.name,
             )
-        self.base = new_base() if base is None else base
         self.models: Models = models_for(self.base)
         self.user_class = self.models.User
         self.argument_class = self.models.Argument
-        self._create_tables()
+        try:
+            self._create_tables()
+        except DBAPIError as error:
+            self.engine.dispose()
+            raise connect_error(url, error) from None
         self.session_maker = sessionmaker(bind=self.engine)
         self.store = Store(self.engine, self.models)
         self._session: ContextVar[Session | None] = ContextVar("chatbotmaker_session", default=None)
@@ -149,7 +168,7 @@ class Database:
         self.engine.dispose()
 
 
-def _busy_timeout(value: Any) -> float:
+def busy_timeout_seconds(value: Any) -> float:
     """The SQLite lock wait in seconds, checked: a wrong value fails at start-up."""
     if value is None:
         return BUSY_TIMEOUT

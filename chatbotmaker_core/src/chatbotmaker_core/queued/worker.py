@@ -19,10 +19,14 @@ import asyncio
 import contextlib
 import logging
 import signal
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 from procrastinate.exceptions import ConnectorException
 
+from ..errors import ConfigError, did_you_mean
+from ..ranges import Range
 from . import QUEUE, Queue
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,62 @@ class WorkerSettings:
     #: previous one ends, which sends no notification: without polling it would wait
     #: procrastinate's default of 5 s.
     poll_interval: float = 0.5
+
+    def __post_init__(self) -> None:
+        problems = _problems(self)
+        if problems:
+            raise ConfigError("; ".join(problems), problems)
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> WorkerSettings:
+        """The settings of a ``[worker]`` table: every unknown key, wrong type and value out
+        of range reported at once (one line each in ``ConfigError.problems``)."""
+        known = [f.name for f in fields(cls)]
+        problems = [
+            f"[worker] unknown option {key!r}{did_you_mean(key, known)}; known: {', '.join(known)}"
+            for key in table
+            if key not in known
+        ]
+        try:
+            settings = cls(**{key: value for key, value in table.items() if key in known})
+        except ConfigError as error:
+            problems.extend(error.problems)
+        if problems:
+            raise ConfigError("; ".join(problems), problems)
+        return settings
+
+
+#: [worker] option -> its range (``wait`` is a boolean)
+WORKER_RANGES = {
+    "concurrency": Range(1, why="jobs run at once"),
+    "heartbeat_interval": Range(0, exclusive=True, why="seconds"),
+    "stalled_after": Range(0, exclusive=True, why="seconds"),
+    "check_interval": Range(0, exclusive=True, why="seconds"),
+    "poll_interval": Range(0, exclusive=True, why="seconds"),
+}
+
+
+def _problems(settings: WorkerSettings) -> list[str]:
+    problems = []
+    for key, allowed in WORKER_RANGES.items():
+        value = getattr(settings, key)
+        integer = key == "concurrency"
+        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+            kind = "an integer" if integer else "a number"
+            problems.append(f"[worker] {key} must be {kind}, got {value!r}")
+            continue
+        problem = allowed.problem("worker", key, value)
+        if problem:
+            problems.append(problem)
+    if not isinstance(settings.wait, bool):
+        problems.append(f"[worker] wait must be true or false, got {settings.wait!r}")
+    if not problems and settings.stalled_after <= settings.heartbeat_interval:
+        problems.append(
+            f"[worker] stalled_after = {settings.stalled_after!r} must be more than "
+            f"heartbeat_interval = {settings.heartbeat_interval!r}, or the jobs of live "
+            f"workers would be retried as stalled"
+        )
+    return problems
 
 
 async def _retry_stalled(queue: Queue, settings: WorkerSettings) -> None:
