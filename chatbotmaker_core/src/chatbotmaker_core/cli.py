@@ -1,4 +1,8 @@
-"""The ``chatbotmaker`` command: chat, check, plugins, serve."""
+"""The ``chatbotmaker`` command: chat, check, plugins, serve, worker, jobs, init-db.
+
+Every mistake a user can make on the command line ends in one line on stderr and exit status
+1 (or 2 for a bad option, from argparse), never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,23 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any
 
-from .config import COMPONENTS, DEFAULT_CONFIG, build_bot, load_config
-from .errors import ChatbotmakerError, UnknownPluginError
-from .message import Message
+from .commands.chat import run_chat
+from .commands.options import (
+    LOG_LEVELS,
+    VersionAction,
+    configure_logging,
+    install_hint,
+    job_id,
+    log_level,
+    port,
+    positive_int,
+)
+from .commands.queue import UsageError, run_jobs, run_worker
+from .commands.serve import run_serve
+from .config import COMPONENTS, DEFAULT_CONFIG, build_bot
+from .errors import ChatbotmakerError
 from .plugins import get_plugin_manager
 
 log = logging.getLogger("chatbotmaker")
@@ -22,31 +36,44 @@ log = logging.getLogger("chatbotmaker")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
     try:
         return args.run(args)
+    except UsageError as error:
+        parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
     except ChatbotmakerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except ImportError as error:
+        hint = install_hint(error)
+        if hint is None:
+            raise
+        print(f"error: {hint}", file=sys.stderr)
+        return 1
+    return 0  # pragma: no cover - parser.exit raised
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chatbotmaker", description="Build, run and inspect chatbotmaker bots."
     )
-    parser.add_argument("--log-level", default="warning", help="debug, info, warning (default)")
+    level_help = f"{', '.join(LOG_LEVELS)} (default: warning)"
+    parser.add_argument("--log-level", type=log_level, default="warning", help=level_help)
+    parser.add_argument(
+        "--version", action=VersionAction, help="print the installed chatbotmaker versions"
+    )
+    # Also after the command (`chatbotmaker chat --log-level info`); SUPPRESS keeps a value
+    # given before the command when none is given after it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", type=log_level, default=argparse.SUPPRESS, help=level_help)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(name: str, run: Any, help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
-        sub.set_defaults(run=run)
+        sub = commands.add_parser(name, help=help, description=help, parents=[common])
+        sub.set_defaults(run=run, command=name)
         return sub
 
     def config_argument(sub: argparse.ArgumentParser) -> None:
@@ -57,7 +84,12 @@ def _parser() -> argparse.ArgumentParser:
             help=f"the bot's config file (default: {DEFAULT_CONFIG})",
         )
 
-    chat = command("chat", run_chat, "talk to the bot in the terminal (reads stdin, works piped)")
+    chat = command(
+        "chat",
+        run_chat,
+        "talk to the bot in the terminal (reads stdin, works piped); always inline, replies "
+        "printed, never sent to the platform; type an option's number to pick it",
+    )
     config_argument(chat)
     chat.add_argument("--user", default="terminal", help="the user id to chat as")
 
@@ -69,13 +101,21 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = command("worker", run_worker, "run a queue worker (mode = 'queued', PostgreSQL)")
     config_argument(worker)
-    worker.add_argument("--concurrency", type=int, help="jobs run at once ([worker] concurrency)")
+    worker.add_argument(
+        "--concurrency", type=positive_int, help="jobs run at once ([worker] concurrency)"
+    )
     worker.add_argument("--burst", action="store_true", help="stop once the queue is empty")
 
     jobs = command("jobs", run_jobs, "list failed events of the queue, and retry them")
     config_argument(jobs)
-    jobs.add_argument("--status", default="failed", help="failed (default), todo, doing, ...")
-    jobs.add_argument("--retry", type=int, nargs="*", metavar="ID", help="retry these job ids")
+    jobs.add_argument(
+        "--status",
+        default="failed",
+        help="failed (default), todo, doing, succeeded, cancelled, aborted",
+    )
+    jobs.add_argument(
+        "--retry", type=job_id, nargs="*", metavar="ID", help="retry these failed job ids"
+    )
     jobs.add_argument("--retry-all", action="store_true", help="retry every listed job")
 
     init_db = command("init-db", run_init_db, "create the bot's tables (and the queue's)")
@@ -84,40 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = command("serve", run_serve, "serve the webhook on a production WSGI server")
     config_argument(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
-    serve.add_argument("--threads", type=int, default=8, help="worker threads (8)")
+    serve.add_argument("--port", type=port, default=8000, help="port to listen on (8000)")
+    serve.add_argument("--threads", type=positive_int, default=8, help="worker threads (8)")
     return parser
-
-
-def run_chat(args: argparse.Namespace) -> int:
-    bot = build_bot(args.config)
-    if not getattr(bot.messenger, "prints_to_terminal", False):
-        # Talk to the rules and database of any bot without reaching its real platform.
-        try:
-            bot.messenger = get_plugin_manager().factory("messenger", "dev")()
-        except UnknownPluginError:
-            raise ChatbotmakerError(
-                "chat prints replies through the 'dev' messenger: pip install chatbotmaker-dev"
-            ) from None
-    interactive = sys.stdin.isatty()
-    try:
-        while True:
-            try:
-                line = input("you > ") if interactive else sys.stdin.readline()
-            except EOFError:
-                break
-            if not interactive and line == "":
-                break
-            text = line.strip()
-            if text:
-                bot.handle(Message(user_id=args.user, text=text))
-                sys.stdout.flush()
-    except KeyboardInterrupt:
-        pass
-    if interactive:
-        print()
-    bot.database.dispose()
-    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -148,16 +157,11 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_plugins(args: argparse.Namespace) -> int:
     manager = get_plugin_manager()
-    conflict = None
-    for kind in ("messenger", "database", "rule_source"):
-        try:
-            manager.components(kind)
-        except ChatbotmakerError as error:
-            conflict = str(error)
-            break
+    conflicts = manager.conflicts
     plugins = [p.as_dict() for p in manager.plugins]
     if args.json:
-        print(json.dumps({"plugins": plugins, "error": conflict}, indent=2))
+        error = "; ".join(conflicts) or None
+        print(json.dumps({"plugins": plugins, "error": error}, indent=2))
     else:
         for plugin in plugins:
             where = f"{plugin['distribution'] or '?'} {plugin['version'] or ''}".strip()
@@ -166,88 +170,9 @@ def run_plugins(args: argparse.Namespace) -> int:
                 print(f"    failed to load: {plugin['error']}")
             for kind, names in sorted(plugin["registers"].items()):
                 print(f"    {kind}: {', '.join(names)}")
-        if conflict:
+        for conflict in conflicts:
             print(f"error: {conflict}")
-    return 1 if conflict else 0
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    """Serve ``create_app(bot)`` on waitress, a production WSGI server (threads, no reloader).
-
-    waitress itself refuses bodies over the webhook's limit, before buffering them. For
-    several processes use gunicorn with ``chatbotmaker_core.web:app_from_env()``.
-    """
-    import waitress
-
-    from .web import MAX_BODY_BYTES, create_app
-
-    bot = build_bot(args.config)
-    app = create_app(bot)
-    log.warning(
-        "serving %s (messenger %s) on http://%s:%d/webhook with %d threads",
-        args.config,
-        type(bot.messenger).__name__,
-        args.host,
-        args.port,
-        args.threads,
-    )
-    try:
-        waitress.serve(
-            app,
-            host=args.host,
-            port=args.port,
-            threads=args.threads,
-            ident="chatbotmaker",
-            max_request_body_size=MAX_BODY_BYTES,
-        )
-    finally:
-        bot.database.dispose()
-    return 0
-
-
-def _queued_bot(config: str) -> Any:
-    bot = build_bot(config)
-    if bot.queue is None:
-        raise ChatbotmakerError(f'{config}: this needs [bot] mode = "queued" (on PostgreSQL)')
-    return bot
-
-
-def run_worker(args: argparse.Namespace) -> int:
-    from .queued.worker import WorkerSettings, run_worker
-
-    bot = _queued_bot(args.config)
-    table = load_config(args.config).get("worker", {})
-    try:
-        settings = WorkerSettings(**table)
-    except TypeError as error:
-        raise ChatbotmakerError(f"[worker]: {error}") from None
-    if args.concurrency:
-        settings = replace(settings, concurrency=args.concurrency)
-    if args.burst:
-        settings = replace(settings, wait=False)
-    log.warning("worker for %s: concurrency %d", args.config, settings.concurrency)
-    run_worker(bot.queue, settings)
-    return 0
-
-
-def run_jobs(args: argparse.Namespace) -> int:
-    bot = _queued_bot(args.config)
-    queue = bot.queue
-    with queue.sync_app.open():
-        manager = queue.sync_app.job_manager
-        listed = manager.list_jobs(status=args.status)
-        for job in listed:
-            summary = json.dumps(job.task_kwargs)[:120]
-            print(
-                f"{job.id}\t{job.status}\t{job.task_name}\t{job.lock}\tattempts={job.attempts}"
-                f"\t{summary}"
-            )
-        print(f"{len(listed)} {args.status} job{'s' if len(listed) != 1 else ''}")
-        ids = [job.id for job in listed] if args.retry_all else (args.retry or [])
-        for job_id in ids:
-            manager.retry_job_by_id(job_id, retry_at=datetime.now(timezone.utc))
-            print(f"retried job {job_id}")
-    return 0
+    return 1 if conflicts else 0
 
 
 def run_init_db(args: argparse.Namespace) -> int:

@@ -42,6 +42,8 @@ def load_config(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(source, Mapping):
         raw: Any = dict(source)
     else:
+        if "\x00" in str(source):
+            raise ConfigError(f"config path {str(source)!r} contains a NUL byte; pass a file path")
         path = Path(source)
         # Rules modules sit beside their config, as Flask finds an app beside its caller.
         folder = str(path.resolve().parent)
@@ -179,14 +181,25 @@ def unknown_options(factory: Any, table: str, name: str, options: Mapping[str, A
     ]
 
 
-def build_bot(source: str | Path | Mapping[str, Any], plugins: PluginManager | None = None) -> Bot:
+def build_bot(
+    source: str | Path | Mapping[str, Any],
+    plugins: PluginManager | None = None,
+    *,
+    messenger: Any = None,
+) -> Bot:
+    """The bot a config describes; ``messenger``, if given, replaces its ``[messenger]``."""
     from .bot import Bot
 
     config = load_config(source)
     unknown = unknown_tables(config)
     if unknown:
         raise ConfigError("; ".join(unknown), unknown)
-    components = {table: build_component(config, table, plugins) for table in COMPONENTS}
+    components = {
+        table: messenger
+        if table == "messenger" and messenger is not None
+        else build_component(config, table, plugins)
+        for table in COMPONENTS
+    }
     return Bot(
         config.get("bot", {}), components["messenger"], components["rules"], components["database"]
     )

@@ -69,6 +69,7 @@ class PluginManager:
         self.plugins: list[PluginInfo] = []
         self._info_by_plugin: dict[int, PluginInfo] = {}
         self._components: dict[str, dict[str, tuple[Callable[..., Any], PluginInfo]]] | None = None
+        self._conflicts: dict[tuple[str, str], str] = {}
 
     def load_entry_points(self) -> None:
         """Load every installed entry point of the group, recording failures."""
@@ -112,13 +113,26 @@ class PluginManager:
         return [p for p in self.plugins if p.error]
 
     def components(self, kind: str) -> dict[str, tuple[Callable[..., Any], PluginInfo]]:
-        """``{name: (factory, plugin)}`` for one kind of component."""
+        """``{name: (factory, plugin)}`` for one kind of component; a name that two plugins
+        register is left out (see :attr:`conflicts`)."""
         if self._components is None:
             self._components = self._collect()
         return self._components[kind]
 
+    @property
+    def conflicts(self) -> list[str]:
+        """One message per component name registered by more than one plugin.
+
+        Each clash is one entry whatever the kinds of component: it makes only that name
+        unusable (:meth:`factory` raises :class:`PluginConflictError` for it), so a bot using
+        other names still starts, and ``chatbotmaker plugins`` reports it once.
+        """
+        self.components("messenger")
+        return list(self._conflicts.values())
+
     def _collect(self) -> dict[str, dict[str, tuple[Callable[..., Any], PluginInfo]]]:
         found: dict[str, dict[str, tuple[Callable[..., Any], PluginInfo]]] = {k: {} for k in KINDS}
+        owners: dict[tuple[str, str], list[str]] = {}
         impls = {kind: getattr(self._pm.hook, hook).get_hookimpls() for kind, hook in KINDS.items()}
         for info in self.plugins:
             info.registers = {}
@@ -126,14 +140,14 @@ class PluginManager:
             staged = self._call_hooks(plugin_id, info, impls)
             for kind, names in staged.items():
                 for name, factory in names.items():
-                    if name in found[kind]:
-                        other = found[kind][name][1]
-                        raise PluginConflictError(
-                            f"{kind} {name!r} is registered by two plugins: "
-                            f"{other.label} and {info.label}; uninstall one of them"
-                        )
-                    found[kind][name] = (factory, info)
+                    owners.setdefault((kind, name), []).append(info.label)
+                    found[kind].setdefault(name, (factory, info))
                     info.registers.setdefault(kind, []).append(name)
+        self._conflicts = {}
+        for (kind, name), labels in owners.items():
+            if len(labels) > 1:
+                del found[kind][name]
+                self._conflicts[(kind, name)] = _conflict_message(kind, name, labels)
         return found
 
     @staticmethod
@@ -162,10 +176,24 @@ class PluginManager:
     def factory(self, kind: str, name: str) -> Callable[..., Any]:
         """The factory registered for ``name``, or :class:`UnknownPluginError`."""
         components = self.components(kind)
+        if (kind, name) in self._conflicts:
+            raise PluginConflictError(self._conflicts[(kind, name)])
         if name not in components:
             failed = [f"{p.name} ({p.error})" for p in self.failed]
             raise UnknownPluginError(kind, name, components, failed)
         return components[name][0]
+
+
+def _conflict_message(kind: str, name: str, labels: list[str]) -> str:
+    if len(labels) == 2:
+        return (
+            f"{kind} {name!r} is registered by two plugins: {labels[0]} and {labels[1]}; "
+            f"uninstall one of them"
+        )
+    return (
+        f"{kind} {name!r} is registered by {len(labels)} plugins: {', '.join(labels)}; "
+        f"uninstall all but one of them"
+    )
 
 
 _default: PluginManager | None = None

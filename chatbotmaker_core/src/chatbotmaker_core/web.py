@@ -64,7 +64,28 @@ def app_from_env() -> Flask:
     from .bot import Bot
     from .config import DEFAULT_CONFIG
 
+    configure_server_logging()
     return create_app(Bot.from_config(os.environ.get(CONFIG_VARIABLE) or DEFAULT_CONFIG))
+
+
+def configure_server_logging() -> None:
+    """Log lines with time, process and level, like gunicorn's own, when nothing else did.
+
+    gunicorn configures only its own loggers: ours would reach stderr through logging's
+    last-resort handler, bare messages without time or level, and INFO would be lost. The
+    level follows gunicorn's ``--log-level`` (its ``gunicorn.error`` logger), else WARNING.
+    An application that configured logging itself (the root logger has handlers) is left alone.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    server = logging.getLogger("gunicorn.error")
+    level = server.level if server.handlers and server.level else logging.WARNING
+    logging.basicConfig(
+        level=level,
+        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S %z",
+    )
 
 
 def _dispose_after_fork(bot: Bot) -> None:

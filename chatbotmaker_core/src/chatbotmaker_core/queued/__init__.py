@@ -17,6 +17,7 @@ from ..errors import ConfigError
 from ..message import Reply
 from ..outbox import deliver
 from .codec import message_from_job, message_to_job, replies_from_job, replies_to_job
+from .logs import hide_job_arguments
 
 if TYPE_CHECKING:
     from ..bot import Bot
@@ -68,6 +69,7 @@ class Queue:
 
     def __init__(self, bot: Bot, *, max_attempts: int = 5, retry_wait: int = 2) -> None:
         procrastinate = _procrastinate()
+        hide_job_arguments()
         self.bot = bot
         dsn = conninfo(bot)
         self.app = procrastinate.App(
