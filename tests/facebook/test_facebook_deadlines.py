@@ -195,7 +195,7 @@ def test_a_locked_sqlite_database_answers_5xx_within_the_bound_and_handles_nothi
 
         status, elapsed = webhook(bot)
 
-        assert status == 500  # Meta delivers the event again later
+        assert status == 503  # Meta delivers the event again later
         assert elapsed < 0.3 + MARGIN
         assert graph.texts() == []
     finally:
@@ -214,3 +214,29 @@ def test_a_locked_sqlite_database_answers_5xx_within_the_bound_and_handles_nothi
     assert webhook(bot)[0] == 200  # and a second one is a duplicate
     assert graph.texts() == REPLIES
     assert failures(bot) == []
+
+
+def test_a_batch_shares_one_deadline_and_leaves_the_rest_for_redelivery(make_bot, graph):
+    # Three users' events in one body, every send hanging: with a deadline per event the
+    # request took three deadlines. One deadline covers the request; the events it leaves are
+    # not started (503), and Meta's redelivery handles them, and only them.
+    bot = make_bot(timeout=4.0)
+    graph.stall(times=50)
+    body = batch(
+        [event("u1", "m.1", "one"), event("u2", "m.2", "two"), event("u3", "m.3", "three")]
+    )
+    client = create_app(bot).test_client()
+
+    started = time.monotonic()
+    first = post(client, body)
+    elapsed = time.monotonic() - started
+
+    assert first.status_code == 503
+    assert elapsed < DEADLINE + MARGIN
+    assert {row["user_id"] for row in failures(bot)} == {"u1"}  # only u1's turn ran
+
+    graph.reset()
+    second = post(client, body)
+    assert second.status_code == 200
+    sent_to = [r.body["recipient"]["id"] for r in graph.messages()]
+    assert sent_to == ["u2"] * 3 + ["u3"] * 3  # u1 not handled twice

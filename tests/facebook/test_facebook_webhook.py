@@ -287,33 +287,52 @@ def test_malformed_json_is_400(client, graph, body):
         {"object": "page", "entry": {}},
         {"object": "page", "entry": [1]},
         {"object": "page", "entry": [{"messaging": {}}]},
-        {"object": "page", "entry": [{"messaging": ["x"]}]},
-        {"object": "page", "entry": [{"messaging": [{"message": {"text": "hi"}}]}]},
-        {"object": "page", "entry": [{"messaging": [{"sender": {"id": ""}, "message": {}}]}]},
-        {"object": "page", "entry": [{"messaging": [{"sender": {"id": "u"}, "message": 3}]}]},
-        {
-            "object": "page",
-            "entry": [{"messaging": [{"sender": {"id": "u"}, "message": {"text": 5}}]}],
-        },
-        {
-            "object": "page",
-            "entry": [{"messaging": [{"sender": {"id": "u"}, "message": {"text": "\ud800"}}]}],
-        },
-        {
-            "object": "page",
-            "entry": [{"messaging": [{"sender": {"id": "u" * 300}, "postback": {}}]}],
-        },
+        {"object": "page", "entry": [{"messaging": None}]},
     ],
 )
-def test_wrong_shape_is_400_and_nothing_is_handled(client, graph, payload):
+def test_wrong_frame_is_400_and_nothing_is_handled(client, graph, payload):
     assert post(client, payload).status_code == 400
     assert graph.requests == []
 
 
-def test_a_bad_event_refuses_the_whole_batch_before_handling_any(client, graph):
-    payload = batch([event("u1", "m.1", "fine"), {"sender": {"id": "u2"}, "message": []}])
-    assert post(client, payload).status_code == 400
-    assert graph.requests == []
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("x", "entry[0].messaging[1] must be an object"),
+        ({"message": {"text": "hi"}}, "entry[0].messaging[1].sender must be an object"),
+        ({"sender": {"id": ""}, "message": {}}, "entry[0].messaging[1].sender.id must be a"),
+        ({"sender": {"id": "u"}, "message": 3}, "entry[0].messaging[1].message must be an object"),
+        ({"sender": {"id": "u"}, "message": {"text": 5}}, "[0].messaging[1].message.text must be"),
+        ({"sender": {"id": "u" * 300}, "postback": {}}, "entry[0].messaging[1].sender.id must"),
+        ({"sender": {"id": "u\x00"}, "message": {"text": "hi"}}, "[0].messaging[1].sender.id must"),
+        (event("u", "m\x00", "hi"), "entry[0].messaging[1].message.mid must be a printable"),
+    ],
+)
+def test_an_event_that_can_never_be_handled_costs_no_other(client, graph, caplog, bad, reason):
+    """Meta would redeliver it for ever: it is skipped, logged, and the batch answered 200."""
+    payload = batch([event("u1", "m.1", "first"), bad, event("u2", "m.2", "last")])
+    assert post(client, payload).status_code == 200
+    assert graph.replies() == [("u1", "text:first"), ("u2", "text:last")]
+    assert "webhook event skipped: " in caplog.text and reason in caplog.text
+
+
+def test_unstorable_characters_in_any_string_are_replaced(client, graph, bot):
+    """NUL and lone surrogates (valid JSON escapes PostgreSQL refuses) become U+FFFD."""
+    events = ",".join(
+        [
+            '{"sender":{"id":"u1"},"message":{"mid":"m.1","text":"a\\u0000b\\ud800c"}}',
+            '{"sender":{"id":"u2"},"postback":{"mid":"m.2","payload":"P\\u0000","title":"t"}}',
+            '{"sender":{"id":"u3"},"message":{"mid":"m.3","attachments":[{"type":"i\\udc00",'
+            '"payload":{"url\\u0000":"x\\u0000"}}]}}',
+        ]
+    )
+    text = '{"object":"page","entry":[{"id":"PAGE","messaging":[' + events + "]}]}"
+    assert post(client, text.encode()).status_code == 200
+    assert graph.replies() == [
+        ("u1", "text:a\ufffdb\ufffdc"),
+        ("u2", "postback:P\ufffd"),
+        ("u3", "attachment: [i\ufffd]"),
+    ]
 
 
 def test_other_methods_are_405(client):

@@ -12,13 +12,18 @@ from __future__ import annotations
 import logging
 import os
 import weakref
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from .outbox import time_left, turn_deadline
+from .storable import describe, is_permanent
+
 if TYPE_CHECKING:
     from .bot import Bot
+    from .message import Message
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,59 @@ def create_app(bot: Bot) -> Flask:
         return jsonify(status="ok", database="ok")
 
     return app
+
+
+def receive_events(bot: Bot, messages: Iterable[Message]) -> bool:
+    """Hand each message of a webhook batch to ``bot.receive`` on its own.
+
+    One message that fails never costs the others. A failure that will recur on every
+    redelivery (the message can never be stored: ``storable.is_permanent``) is logged with the
+    user id and message id, never the text, and that message is skipped. Any other failure
+    (the database is down) is logged, the rest still proceed, and the result is False: the
+    webhook then answers 5xx so that the platform delivers the batch again, and the message
+    ids already handled are skipped then.
+    """
+    complete = True
+    # One send deadline for the whole request (each turn's nests inside it), so a batch of
+    # events answers inside the platform's timeout too; events left when it has passed are
+    # not started: the platform delivers the batch again and the handled ones are skipped.
+    with turn_deadline(bot.retry_policy):
+        for message in messages:
+            if time_left() == 0:
+                complete = False
+                log.warning(
+                    "message %s of user %s left for redelivery: the request's send deadline "
+                    "([bot] send_deadline) passed",
+                    message.message_id,
+                    message.user_id,
+                )
+                continue
+            complete = _receive_one(bot, message) and complete
+    return complete
+
+
+def _receive_one(bot: Bot, message: Message) -> bool:
+    """Receive one event; False when it failed and should be delivered again."""
+    try:
+        bot.receive(message)  # handled now (inline mode) or enqueued (queued mode)
+    except Exception as error:  # noqa: BLE001 - one event must not cost the others
+        if is_permanent(error):
+            log.error(
+                "message %s of user %s skipped: it can never be stored (%s)",
+                message.message_id,
+                message.user_id,
+                describe(error),
+            )
+            return True
+        log.error(
+            "message %s of user %s not received, the platform will deliver it again: %s",
+            message.message_id,
+            message.user_id,
+            describe(error),
+        )
+        log.debug("the failure of message %s", message.message_id, exc_info=True)
+        return False
+    return True
 
 
 def app_from_env() -> Flask:

@@ -1,7 +1,11 @@
 """From a decoded webhook body to core :class:`~chatbotmaker_core.Message` objects.
 
-The whole body is checked before any event is handled, so a body of the wrong shape is
-refused (400) with nothing processed rather than half-handled. Events the bot must not answer
+The body's frame (``object``, ``entry[]``, each entry's ``messaging[]``) is checked whole
+before any event is handled: a body of the wrong shape is refused (400) with nothing processed.
+Each event then stands alone: one Meta could never deliver successfully (a field of the wrong
+type, an id that is not printable) is skipped and logged, and the others are still answered.
+Strings are made storable (``chatbotmaker_core.storable``: NUL and lone surrogates become
+U+FFFD), so inline and queued modes hand handlers the same text. Events the bot must not answer
 (echoes of the page's own messages, deliveries, reads, standby, anything unknown) are dropped
 here, so the webhook only ever hands the bot something a user said.
 
@@ -28,6 +32,7 @@ import re
 from typing import Any
 
 from chatbotmaker_core import Message
+from chatbotmaker_core.storable import UnstorableEvent, storable_message
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +70,34 @@ def parse_payload(payload: Any) -> list[Message]:
                 "ignoring %d standby event(s): another app owns the thread", len(entry["standby"])
             )
         for j, event in enumerate(entry.get("messaging", [])):
-            message = parse_event(event, f"entry[{i}].messaging[{j}]")
+            message = _parse_alone(event, f"entry[{i}].messaging[{j}]")
             if message is not None:
                 messages.append(message)
     return messages
+
+
+def _parse_alone(event: Any, where: str) -> Message | None:
+    """The storable message of one event; None, logged, when it has none (it never will: Meta
+    would deliver the same event again and again, so it must not cost the rest of the batch)."""
+    try:
+        message = parse_event(event, where)
+        return None if message is None else storable_message(message)
+    except PayloadError as error:
+        log.warning("webhook event skipped: %s", error)
+    except UnstorableEvent as error:
+        log.warning(
+            "webhook event %s skipped (message %s of user %s): %s",
+            where,
+            _get(event, "message", "mid") or _get(event, "postback", "mid"),
+            _get(event, "sender", "id"),
+            error,
+        )
+    return None
+
+
+def _get(event: Any, key: str, field: str) -> Any:
+    value = event.get(key) if isinstance(event, dict) else None
+    return value.get(field) if isinstance(value, dict) else None
 
 
 def parse_event(event: Any, where: str = "event") -> Message | None:
@@ -160,9 +189,10 @@ def _id(value: Any, where: str) -> str | None:
 
 
 def _text(value: Any, where: str) -> str | None:
+    """A string as sent; lone surrogates and NUL are replaced later (``_parse_alone``)."""
     if value is None:
         return None
-    if not isinstance(value, str) or not _encodable(value):
+    if not isinstance(value, str):
         raise PayloadError(f"{where} must be a string")
     return value
 

@@ -1,9 +1,11 @@
 """The webhook: Meta's subscription check (GET) and signed event deliveries (POST).
 
 Order of a POST, each step refusing before the next one runs: size (413), signature over the
-raw bytes (403), JSON (400), shape (400); only then is any event handled. Bad input therefore
-never reaches the parser unauthenticated and never gets a 500. A failure of the bot itself
-(the database is down) is a 500 on purpose: Meta redelivers, and handled ids are skipped.
+raw bytes (403), JSON (400), the body's frame (400); only then is any event handled. Bad input
+therefore never reaches the parser unauthenticated and never gets a 5xx. Each event stands
+alone: one that can never be handled is skipped and logged, and the others are. A failure of
+the bot itself (the database is down) is a 503 on purpose, once every event was tried: Meta
+redelivers, and handled ids are skipped.
 Messages go to ``Bot.receive``: handled in the request (``mode = "inline"``) or enqueued for
 a worker (``mode = "queued"``).
 """
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Request, Response, request
 from werkzeug.exceptions import HTTPException
 
-from chatbotmaker_core.web import MAX_BODY_BYTES
+from chatbotmaker_core.web import MAX_BODY_BYTES, receive_events
 
 from .parse import PayloadError, parse_payload
 from .signature import tokens_match, valid_signature
@@ -120,8 +122,8 @@ def receive(
     except PayloadError as error:
         log.warning("webhook POST refused (400): %s", error)
         return _plain(f"unexpected body: {error}", 400)
-    for message in messages:
-        bot.receive(message)  # handled now (inline mode) or enqueued for a worker (queued)
+    if not receive_events(bot, messages):  # each event on its own: see receive_events
+        return _plain("temporarily unavailable: deliver again", 503)
     return _plain(RECEIVED, 200)
 
 

@@ -16,6 +16,7 @@ from ..database import CONNECT_TIMEOUT
 from ..errors import ConfigError
 from ..message import Reply
 from ..outbox import deliver
+from ..storable import UnstorableEvent, describe, is_permanent
 from .codec import message_from_job, message_to_job, replies_from_job, replies_to_job
 from .logs import hide_job_arguments
 
@@ -102,9 +103,20 @@ class Queue:
     # -- the web side ------------------------------------------------------------------------
 
     def enqueue(self, message: Message) -> int:
-        """Defer one job for ``message``; the user's jobs run one at a time, oldest first."""
+        """Defer one job for ``message``; the user's jobs run one at a time, oldest first.
+
+        Raises :class:`~chatbotmaker_core.storable.UnstorableEvent` when PostgreSQL can never
+        take the message (its strings are repaired first: ``storable.py``); any other error
+        (the database is down) may pass, and the webhook then asks for a redelivery.
+        """
+        job = message_to_job(message)
         self._open_sync()
-        return self._defer(TURN_TASK, user_lock(message.user_id), message=message_to_job(message))
+        try:
+            return self._defer(TURN_TASK, user_lock(job["user_id"]), message=job)
+        except Exception as error:
+            if is_permanent(error):
+                raise UnstorableEvent(f"PostgreSQL refused the job: {describe(error)}") from error
+            raise
 
     def stage_replies(self, conn: Connection, user_id: str, replies: list[Reply]) -> None:
         """Defer the delivery of ``replies`` on the turn's own connection and transaction."""

@@ -1,15 +1,22 @@
-"""Messages and replies as JSON job arguments."""
+"""Messages and replies as JSON job arguments.
+
+A job's arguments are ``jsonb``: a message is made storable first (``storable.py``: NUL and
+lone surrogates become U+FFFD, NaN and infinities ``None``), and one that cannot be raises
+:class:`~chatbotmaker_core.storable.UnstorableEvent` before anything is deferred.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..message import Button, Message, QuickReply, Reply
+from ..storable import storable, storable_message
 
 
 def message_to_job(message: Message) -> dict[str, Any]:
-    job = {
+    """The turn job's argument for ``message``, storable in ``jsonb`` (or UnstorableEvent)."""
+    message = storable_message(message)
+    return {
         "user_id": message.user_id,
         "text": message.text,
         "message_id": message.message_id,
@@ -17,13 +24,8 @@ def message_to_job(message: Message) -> dict[str, Any]:
         "payload": message.payload,
         "attachments": list(message.attachments),
         "timestamp": message.timestamp,
+        "raw": message.raw,  # None when it was not storable JSON
     }
-    try:  # keep the platform's raw event when it is plain JSON
-        json.dumps(message.raw)
-        job["raw"] = message.raw
-    except (TypeError, ValueError):
-        job["raw"] = None
-    return job
 
 
 def message_from_job(job: dict[str, Any]) -> Message:
@@ -31,14 +33,18 @@ def message_from_job(job: dict[str, Any]) -> Message:
 
 
 def replies_to_job(replies: list[Reply]) -> list[dict[str, Any]]:
-    return [
-        {
-            "text": reply.text,
-            "quick_replies": [[q.title, q.payload] for q in reply.quick_replies],
-            "buttons": [[b.title, b.payload, b.url] for b in reply.buttons],
-        }
-        for reply in replies
-    ]
+    """The delivery job's argument; a handler's NUL or lone surrogate becomes U+FFFD here too,
+    or the job (and with it the turn that defers it) could never commit."""
+    return storable(
+        [
+            {
+                "text": reply.text,
+                "quick_replies": [[q.title, q.payload] for q in reply.quick_replies],
+                "buttons": [[b.title, b.payload, b.url] for b in reply.buttons],
+            }
+            for reply in replies
+        ]
+    )
 
 
 def replies_from_job(replies: list[dict[str, Any]]) -> list[Reply]:
