@@ -62,6 +62,9 @@ class Store:
             fb_id=bindparam("fb_id"), state=bindparam("initial_state")
         )
         self._claim = insert(handled).values(message_id=bindparam("mid"))
+        self._is_handled = select(handled.c.message_id).where(
+            handled.c.message_id == bindparam("mid")
+        )
         self._get_argument = select(arguments.c.value).where(
             arguments.c.user_id == bindparam("uid"), arguments.c.name == bindparam("key")
         )
@@ -110,6 +113,7 @@ class Store:
             )
             statements = {
                 "claim": claim,
+                "is_handled": self._is_handled,
                 "lock_user": self._lock_user,
                 "insert_user": self._insert_user,
                 "get_argument": self._get_argument,
@@ -156,6 +160,18 @@ class Store:
         except exc.IntegrityError:
             return False
         return True
+
+    def is_handled(self, conn: Connection, message_id: str) -> bool:
+        """Whether ``message_id`` was handled already, read without a transaction of our own.
+
+        On the drivers' fast path nothing begins a transaction, so on SQLite this takes no
+        write lock; :meth:`claim_message` still decides, atomically, inside the turn.
+        """
+        driver = self._driver_connection(conn)
+        if driver is not None:
+            check = self._driver["is_handled"]  # type: ignore[index]
+            return check.first(conn, driver, {"mid": message_id}) is not None
+        return conn.execute(self._is_handled, {"mid": message_id}).first() is not None
 
     def lock_user(self, conn: Connection, fb_id: str, initial_state: str) -> tuple[UserRow, bool]:
         """The user's ``(id, state)`` row, locked for the turn, created if new."""
