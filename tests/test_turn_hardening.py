@@ -255,3 +255,84 @@ def test_an_over_long_argument_name_is_refused_by_name(db_url):
         "argument name of 256 characters ('nnnnnnnnnnnnnnnnnnnn...'): names are stored in a "
         "column of 255 characters; use a shorter name"
     )
+
+
+# -- the rest of 0.0.13's user API -----------------------------------------------------------
+
+
+def test_execute_handle_init_state_and_mark_seen_keep_0_0_13_call_order(db_url):
+    trace = []
+
+    class Messenger(RecordingMessenger):
+        def mark_seen(self, user_id):
+            trace.append(("mark_seen", user_id))
+            super().mark_seen(user_id)
+
+    def on(kind):
+        return lambda user, *args: trace.append((kind, user.state, *args))
+
+    def welcome(user, text):
+        trace.append(("func", "welcome", text))
+        user.change_state("home")
+        user.execute_handle(text)  # the public 0.0.13 bot's pattern
+
+    def home(user, text):
+        trace.append(("func", "home", text))
+        if text == "again":
+            user.init_state()
+        if text == "seen":
+            user.mark_seen()
+
+    rules = {
+        "actions": {
+            "welcome": {
+                "func": welcome,
+                "pre_func": on("pre"),
+                "post_func": on("post"),
+                "enter_func": on("enter"),
+            },
+            "home": {"func": home, "pre_func": on("pre"), "enter_func": on("enter")},
+        }
+    }
+    messenger = Messenger()
+    bot = make_bot(db_url, rules, messenger)
+    assert bot.handle(Message("42", "hi", message_id="m1")).error is None
+    assert trace == [
+        ("mark_seen", "42"),  # turn_started, before the handlers
+        ("pre", "welcome"),
+        ("func", "welcome", "hi"),
+        ("post", "welcome"),
+        ("pre", "home"),
+        ("func", "home", "hi"),
+        ("enter", "home"),  # execute_handle's enter_func...
+        ("enter", "home"),  # ...and the turn's, as 0.0.13 ran both
+    ]
+    del trace[:]
+    bot.handle(Message("42", "again", message_id="m2"))
+    bot.handle(Message("42", "seen", message_id="m3"))
+    assert trace == [
+        ("mark_seen", "42"),
+        ("func", "home", "again"),
+        ("pre", "home"),  # init_state: the current state's pre_func
+        ("enter", "home"),
+        ("mark_seen", "42"),
+        ("func", "home", "seen"),
+        ("mark_seen", "42"),  # user.mark_seen(), at once
+        ("enter", "home"),
+    ]
+    assert bot.database.get_user("42").state == "home"
+
+
+def test_0_0_13_model_factories_return_the_one_class_per_base():
+    from sqlalchemy.orm import DeclarativeBase
+
+    from chatbotmaker_core.database import create_argument_class, create_user_class
+    from chatbotmaker_core.database.models import models_for
+
+    class Base(DeclarativeBase):
+        pass
+
+    assert create_user_class(Base) is create_user_class(Base) is models_for(Base).User
+    assert create_argument_class(Base) is models_for(Base).Argument
+    user = create_user_class(Base)("42")
+    assert (user.fb_id, user.state, user.user) == ("42", "welcome", user)

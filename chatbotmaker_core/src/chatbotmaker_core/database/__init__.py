@@ -10,11 +10,18 @@ from typing import Any
 from sqlalchemy import Connection, engine_from_config, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Models, add_relationship, models_for, new_base
+from .models import (
+    Models,
+    add_relationship,
+    create_argument_class,
+    create_user_class,
+    models_for,
+    new_base,
+)
 from .sqlite import configure_sqlite
 from .store import Store
 
-__all__ = ["Database", "add_relationship"]
+__all__ = ["Database", "add_relationship", "create_argument_class", "create_user_class"]
 
 #: the PostgreSQL advisory lock key held while creating tables (ours and the queue's)
 SCHEMA_LOCK = 72210357

@@ -97,6 +97,16 @@ def models_for(base: Any) -> Models:
     return models
 
 
+def create_user_class(base: Any) -> Any:
+    """0.0.13's name for ``models_for(base).User`` (one class per base, however often called)."""
+    return models_for(base).User
+
+
+def create_argument_class(base: Any) -> Any:
+    """0.0.13's name for ``models_for(base).Argument``."""
+    return models_for(base).Argument
+
+
 def add_relationship(class_to_add: Any, name: str, value: Any) -> None:
     """Add a relationship (or any attribute) ``name`` to a model class, as in 0.0.13."""
     setattr(class_to_add, name, value)
