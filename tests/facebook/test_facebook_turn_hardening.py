@@ -37,3 +37,23 @@ def test_a_handler_exiting_still_gets_the_request_answered(make_bot, graph, rais
         == 200
     )
     assert graph.requests == []
+
+
+@pytest.mark.parametrize("too_long", ["sender", "mid", "postback"])
+def test_an_over_long_id_skips_its_event_and_the_rest_is_handled(
+    client, graph, bot, caplog, too_long
+):
+    long_id = "1" * 256
+    bad = event(long_id, "m.1", "hi") if too_long == "sender" else event("u1", long_id, "hi")
+    if too_long == "postback":  # the over-long id of an event other than a message
+        bad = {"sender": {"id": long_id}, "recipient": {"id": "PAGE"}, "postback": {}}
+    response = post(client, batch([bad, event("u2", "m.2", "hello")]))
+
+    assert (response.status_code, response.text) == (200, "EVENT_RECEIVED")
+    assert graph.replies() == [("u2", "text:hello")]
+    assert bot.database.get_user(long_id) is None and bot.database.get_user("u1") is None
+    field = "message.mid" if too_long == "mid" else "sender.id"
+    assert (
+        f"skipping the event at entry[0].messaging[0]: entry[0].messaging[0].{field} has 256 characters; at most 255 can be stored"
+        in caplog.text
+    )

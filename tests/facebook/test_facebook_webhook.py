@@ -299,10 +299,6 @@ def test_malformed_json_is_400(client, graph, body):
             "object": "page",
             "entry": [{"messaging": [{"sender": {"id": "u"}, "message": {"text": "\ud800"}}]}],
         },
-        {
-            "object": "page",
-            "entry": [{"messaging": [{"sender": {"id": "u" * 300}, "postback": {}}]}],
-        },
     ],
 )
 def test_wrong_shape_is_400_and_nothing_is_handled(client, graph, payload):

@@ -2,7 +2,8 @@
 
 The whole body is checked before any event is handled, so a body of the wrong shape is
 refused (400) with nothing processed rather than half-handled. Events the bot must not answer
-(echoes of the page's own messages, deliveries, reads, standby, anything unknown) are dropped
+(echoes of the page's own messages, deliveries, reads, standby, anything unknown, and an event
+whose user or message id is longer than the 255 characters the database stores, logged) are dropped
 here, so the webhook only ever hands the bot something a user said.
 
 What a handler's ``user_input`` (``Message.text``) is, by event:
@@ -33,10 +34,16 @@ log = logging.getLogger(__name__)
 
 #: ids become database keys (255 characters): printable, not empty
 _ID = re.compile(r"[^\x00-\x1f\x7f]{1,255}")
+_PRINTABLE = re.compile(r"[^\x00-\x1f\x7f]+")
 
 
 class PayloadError(ValueError):
     """The webhook body does not have the Messenger Platform's shape; the webhook answers 400."""
+
+
+class IdTooLong(PayloadError):
+    """A well-formed event whose user or message id is longer than the database stores:
+    that event is skipped (logged), the rest of the body handled."""
 
 
 def parse_payload(payload: Any) -> list[Message]:
@@ -75,10 +82,14 @@ def parse_event(event: Any, where: str = "event") -> Message | None:
     """The message one ``messaging`` event holds, or None when it is not to be answered."""
     if not isinstance(event, dict):
         raise PayloadError(f"{where} must be an object")
-    if "message" in event:
-        return _message(event, where)
-    if "postback" in event:
-        return _postback(event, where)
+    try:
+        if "message" in event:
+            return _message(event, where)
+        if "postback" in event:
+            return _postback(event, where)
+    except IdTooLong as error:
+        log.warning("skipping the event at %s: %s", where, error)
+        return None
     other = next((key for key in event if key not in ("sender", "recipient", "timestamp")), None)
     log.debug("ignoring %s event at %s", other or "empty", where)
     return None
@@ -154,6 +165,8 @@ def _id(value: Any, where: str) -> str | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
+    if isinstance(value, str) and len(value) > 255 and _PRINTABLE.fullmatch(value):
+        raise IdTooLong(f"{where} has {len(value)} characters; at most 255 can be stored")
     if not isinstance(value, str) or not _ID.fullmatch(value) or not _encodable(value):
         raise PayloadError(f"{where} must be a printable string of 1-255 characters")
     return value
