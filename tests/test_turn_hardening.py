@@ -336,3 +336,25 @@ def test_0_0_13_model_factories_return_the_one_class_per_base():
     assert create_argument_class(Base) is models_for(Base).Argument
     user = create_user_class(Base)("42")
     assert (user.fb_id, user.state, user.user) == ("42", "welcome", user)
+
+
+def test_the_redelivery_look_up_on_a_watched_connection(db_url):
+    """With a statement listener the turn runs through Connection.execute: same behaviour,
+    and the look-up is seen before the turn's transaction."""
+    from sqlalchemy import event
+
+    messenger = RecordingMessenger()
+    bot = make_bot(db_url, echo_rules(), messenger)
+    seen = []
+    event.listen(
+        bot.database.engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *args: seen.append(statement.split()[0]),
+    )
+    assert bot.handle(Message("42", "hi", message_id="m1")).handled
+    assert bot.handle(Message("42", "hi", message_id="m1")).duplicate
+    assert messenger.actions == [("42", "mark_seen")]
+    statements = [s for s in seen if s != "BEGIN"]  # SQLite's BEGIN IMMEDIATE, when watched
+    assert statements[0] == "SELECT" and statements[-1] == "SELECT"  # the look-up, twice
+    assert bot.handle(Message("42", "again", message_id="m2")).handled
+    assert messenger.texts() == ["welcome: hi", "welcome: again"]

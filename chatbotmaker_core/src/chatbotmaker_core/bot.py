@@ -69,7 +69,6 @@ class Bot:
         self.messenger = messenger
         self.dispatcher = dispatcher
         self.database = database
-        self._sender_actions = _makes_sender_actions(messenger)
         options = _bot_options(self.config)
         self.initial_state: str = options["initial_state"]
         self.error_message: str = options["error_message"]
@@ -123,13 +122,9 @@ class Bot:
         return f"{user_id}'s request has been handled"
 
     def handle(self, message: Message) -> TurnResult:
-        """Handle one message: one atomic turn, then its replies in order."""
+        """Handle one message: the messenger's ``turn_started`` (not for a redelivered id),
+        one atomic turn, then its replies in order."""
         result = TurnResult(message)
-        if self._handled_before(message):
-            result.duplicate = True
-            log.info("message %s of user %s already handled", message.message_id, message.user_id)
-            return result
-        self.messenger.turn_started(message.user_id)
         turn = Turn(self, message)
         try:
             result.duplicate = not turn.run()
@@ -156,19 +151,6 @@ class Bot:
             )
         return result
 
-    def _handled_before(self, message: Message) -> bool:
-        """Whether a redelivered message's id is already recorded, checked before the sender
-        action (typing indicator, seen mark) that ``turn_started`` makes.
-
-        Read outside the turn, so the platform call never holds the user's lock or SQLite's
-        write lock; the turn's claim of the id still settles a race of two deliveries.
-        Skipped when the messenger makes no sender action: the claim alone suffices then.
-        """
-        if message.message_id is None or not self._sender_actions:
-            return False
-        with self.database.engine.connect() as conn:
-            return self.database.store.is_handled(conn, message.message_id)
-
     def _mark_handled(self, message: Message, replies: list[Reply]) -> bool:
         """Record a failed message's id so a redelivery does not fail (and apologise) again.
 
@@ -185,14 +167,6 @@ class Bot:
                 self.queue.stage_replies(conn, message.user_id, replies)
                 return True
         return False
-
-
-def _makes_sender_actions(messenger: Messenger) -> bool:
-    """False when ``turn_started`` is the base one calling the base (no-op) ``mark_seen``."""
-    kind = type(messenger)
-    return kind.turn_started is not Messenger.turn_started or kind.mark_seen is not (
-        Messenger.mark_seen
-    )
 
 
 def _bot_options(config: Mapping[str, Any]) -> dict[str, Any]:

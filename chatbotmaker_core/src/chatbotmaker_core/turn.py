@@ -15,11 +15,20 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .database.values import check_argument
 from .message import Message, Reply
+from .messenger import Messenger
 
 if TYPE_CHECKING:
     from .bot import Bot
 
 log = logging.getLogger(__name__)
+
+
+def makes_sender_actions(messenger: Messenger) -> bool:
+    """False when ``turn_started`` is the base one calling the base (no-op) ``mark_seen``."""
+    kind = type(messenger)
+    return kind.turn_started is not Messenger.turn_started or kind.mark_seen is not (
+        Messenger.mark_seen
+    )
 
 
 def is_database_outage(error: BaseException) -> bool:
@@ -76,34 +85,57 @@ class Turn:
     def run(self) -> bool:
         """Handle the message; False when its id was handled before (nothing ran).
 
+        ``turn_started`` (the messenger's sender action) runs first, outside the transaction.
+
         Raises :class:`HandlerFailed` when a handler raised; the transaction is rolled back.
         """
         database = self.bot.database
         store = database.store
         message = self.message
-        with database.engine.connect() as conn, conn.begin():
-            if message.message_id is not None and not store.claim_message(conn, message.message_id):
+        with database.engine.connect() as conn:
+            if self._handled_before(conn):
                 return False
-            row, self.is_new_user = store.lock_user(conn, message.user_id, self.bot.initial_state)
-            self._conn, self._user_id, self.state = conn, row.id, self._current_state(row.state)
-            try:
-                with database.turn_session(conn) as session:
-                    user = self._attach_user(session, self.state)
-                    self._run_handlers(user)
-                    session.flush()
-            except BaseException as error:  # noqa: BLE001 - sys.exit() in a handler included
-                if isinstance(error, Exception) and is_database_outage(error):
-                    raise  # not the handler's fault: nothing is recorded, the event is retried
-                raise HandlerFailed(error, self.state) from error
-            finally:
-                self._conn = None
-            if user.state != row.state:
-                store.set_state(conn, row.id, user.state)
-            if self.replies and self.bot.queue is not None:
-                # Queued mode: the delivery job commits with the turn (a transactional outbox).
-                self.bot.queue.stage_replies(conn, message.user_id, self.replies)
-                self.staged = True
-        return True
+            self.bot.messenger.turn_started(message.user_id)
+            with conn.begin():
+                if message.message_id is not None and not store.claim_message(
+                    conn, message.message_id
+                ):
+                    return False
+                row, self.is_new_user = store.lock_user(
+                    conn, message.user_id, self.bot.initial_state
+                )
+                self._conn, self._user_id, self.state = conn, row.id, self._current_state(row.state)
+                try:
+                    with database.turn_session(conn) as session:
+                        user = self._attach_user(session, self.state)
+                        self._run_handlers(user)
+                        session.flush()
+                except BaseException as error:  # noqa: BLE001 - sys.exit() in a handler included
+                    if isinstance(error, Exception) and is_database_outage(error):
+                        raise  # not the handler's fault: nothing is recorded, the event is retried
+                    raise HandlerFailed(error, self.state) from error
+                finally:
+                    self._conn = None
+                if user.state != row.state:
+                    store.set_state(conn, row.id, user.state)
+                if self.replies and self.bot.queue is not None:
+                    # Queued mode: the delivery job commits with the turn (a transactional outbox).
+                    self.bot.queue.stage_replies(conn, message.user_id, self.replies)
+                    self.staged = True
+            return True
+
+    def _handled_before(self, conn: Any) -> bool:
+        """Whether a redelivered message's id is recorded already, looked up before the
+        sender action so a redelivery shows no typing indicator.
+
+        Read on the turn's connection outside any transaction (no lock is held during the
+        platform call); the claim inside the transaction still settles a race of deliveries.
+        Skipped when the messenger makes no sender action: the claim alone suffices then.
+        """
+        message_id = self.message.message_id
+        if message_id is None or not makes_sender_actions(self.bot.messenger):
+            return False
+        return self.bot.database.store.is_handled(conn, message_id)
 
     def _current_state(self, stored: str) -> str:
         """``stored``, or the initial state when the rules no longer have ``stored``."""

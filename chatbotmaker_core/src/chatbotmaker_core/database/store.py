@@ -162,16 +162,25 @@ class Store:
         return True
 
     def is_handled(self, conn: Connection, message_id: str) -> bool:
-        """Whether ``message_id`` was handled already, read without a transaction of our own.
+        """Whether ``message_id`` was handled already, read on ``conn`` before its transaction.
 
-        On the drivers' fast path nothing begins a transaction, so on SQLite this takes no
-        write lock; :meth:`claim_message` still decides, atomically, inside the turn.
+        Nothing stays open afterwards: on SQLite no write lock is taken, and on PostgreSQL
+        the read runs in autocommit, so no transaction idles while the platform is called.
+        :meth:`claim_message` still decides, atomically, inside the turn.
         """
         driver = self._driver_connection(conn)
-        if driver is not None:
-            check = self._driver["is_handled"]  # type: ignore[index]
+        if driver is None:
+            found = conn.execute(self._is_handled, {"mid": message_id}).first() is not None
+            conn.rollback()
+            return found
+        check = self._driver["is_handled"]  # type: ignore[index]
+        if self.dialect != "postgresql" or driver.autocommit:
             return check.first(conn, driver, {"mid": message_id}) is not None
-        return conn.execute(self._is_handled, {"mid": message_id}).first() is not None
+        driver.autocommit = True  # psycopg: client-side, no round trip
+        try:
+            return check.first(conn, driver, {"mid": message_id}) is not None
+        finally:
+            driver.autocommit = False
 
     def lock_user(self, conn: Connection, fb_id: str, initial_state: str) -> tuple[UserRow, bool]:
         """The user's ``(id, state)`` row, locked for the turn, created if new."""
