@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbotmaker_core.testing import BotHarness
+from chatbotmaker_core.testing import BotHarness, HandlerError
 
 PIZZA = Path(__file__).resolve().parent.parent / "examples" / "pizza"
 
@@ -51,3 +51,39 @@ def test_quick_replies_are_recorded_structurally(pizza):
     pizza.say("hi")
     _, reply = pizza.messenger.replies[-1]
     assert [q.title for q in reply.quick_replies] == ["order", "history", "help"]
+
+
+def readme_example() -> str:
+    """The Python block of the README's "Testing your bot" section, as written there."""
+    readme = (PIZZA.parent.parent / "README.md").read_text()
+    section = readme.split("## Testing your bot", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_example_runs_against_the_pizza_example(monkeypatch):
+    monkeypatch.syspath_prepend(str(PIZZA))
+    namespace: dict = {}
+    exec(compile(readme_example(), "README.md", "exec"), namespace)
+    namespace["test_order"]()  # its assertions are the test
+    sys.modules.pop("pizza_rules", None)
+
+
+def test_a_failing_handler_fails_say_with_its_own_error(monkeypatch):
+    # The README's example without base=: the bot's own tables are missing, user.orders fails.
+    monkeypatch.syspath_prepend(str(PIZZA))
+    import pizza_rules
+
+    with BotHarness(pizza_rules.RULES, env=vars(pizza_rules)) as bot:
+        bot.say("hi")
+        with pytest.raises(HandlerError) as failure:
+            bot.say("history")
+        assert str(failure.value) == (
+            "a handler failed on 'history' from user 'user' in state 'menu' (turn rolled back): "
+            "AttributeError: 'User' object has no attribute 'orders'; "
+            "say(..., allow_errors=True) to get the apology instead"
+        )
+        assert isinstance(failure.value.__cause__, AttributeError)
+        assert bot.say("history", allow_errors=True) == [
+            "Sorry, something went wrong on our side. Please try again."
+        ]
+    sys.modules.pop("pizza_rules", None)

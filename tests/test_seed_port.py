@@ -53,9 +53,23 @@ def test_ported_bot_behaves_like_0_0_13(seed_python, tmp_path):
     assert ported == original
 
 
-def test_port_differs_only_in_imports():
-    original = (PORT / "bot_013.py").read_text().splitlines()
-    ported = (PORT / "bot_ported.py").read_text().splitlines()
+def test_ported_bot_using_the_rest_of_the_user_api_behaves_like_0_0_13(seed_python, tmp_path):
+    """execute_handle after change_state (enter_func twice, as 0.0.13 does), init_state and
+    mark_seen, each user's mark_seen count reported at the end."""
+    original = run_bot(seed_python, "bot_api_013.py", tmp_path / "original.db")
+    ported = run_bot(sys.executable, "bot_api_ported.py", tmp_path / "ported.db")
+    assert len(original) == 30
+    assert original[-2:] == [
+        "ann: state=home arguments=[('count', '5'), ('relayed', 'from home')] seen=6",
+        "bob: state=home arguments=[('count', '2'), ('relayed', 'from home')] seen=3",
+    ]
+    assert ported == original
+
+
+@pytest.mark.parametrize("name", ["bot", "bot_api"])
+def test_port_differs_only_in_imports(name):
+    original = (PORT / f"{name}_013.py").read_text().splitlines()
+    ported = (PORT / f"{name}_ported.py").read_text().splitlines()
     assert len(original) == len(ported)
     changed = [(a, b) for a, b in zip(original, ported, strict=True) if a != b]
     assert [b for _, b in changed[1:]] == [

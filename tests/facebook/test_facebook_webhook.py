@@ -303,7 +303,10 @@ def test_wrong_frame_is_400_and_nothing_is_handled(client, graph, payload):
         ({"sender": {"id": ""}, "message": {}}, "entry[0].messaging[1].sender.id must be a"),
         ({"sender": {"id": "u"}, "message": 3}, "entry[0].messaging[1].message must be an object"),
         ({"sender": {"id": "u"}, "message": {"text": 5}}, "[0].messaging[1].message.text must be"),
-        ({"sender": {"id": "u" * 300}, "postback": {}}, "entry[0].messaging[1].sender.id must"),
+        (
+            {"sender": {"id": "u" * 300}, "postback": {}},
+            "[1].sender.id has 300 characters; at most 255",
+        ),
         ({"sender": {"id": "u\x00"}, "message": {"text": "hi"}}, "[0].messaging[1].sender.id must"),
         (event("u", "m\x00", "hi"), "entry[0].messaging[1].message.mid must be a printable"),
     ],

@@ -141,8 +141,9 @@ class Bot:
             return self._handle(message)
 
     def _handle(self, message: Message) -> TurnResult:
+        """The messenger's ``turn_started`` (not for a redelivered id), one atomic turn, then
+        its replies in order."""
         result = TurnResult(message)
-        self.messenger.turn_started(message.user_id)
         turn = Turn(self, message)
         try:
             result.duplicate = not turn.run()

@@ -5,6 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import ChatbotmakerError
+
+#: user and message ids are stored in ``String(255)`` columns (PostgreSQL counts characters)
+MAX_ID_LENGTH = 255
+
+
+class InvalidMessageError(ChatbotmakerError, ValueError):
+    """A :class:`Message` whose ids the database cannot store (too long, empty, not text).
+
+    Raised when the message is made, before any database work, so PostgreSQL and SQLite refuse
+    the same ids (SQLite would store an over-long one that PostgreSQL rejects mid-turn).
+    """
+
 
 @dataclass(frozen=True)
 class Message:
@@ -23,6 +36,22 @@ class Message:
     attachments: tuple[Any, ...] = ()
     timestamp: int | None = None
     raw: Any = None
+
+    def __post_init__(self) -> None:
+        _check_id(self.user_id, "user id")
+        if self.message_id is not None:
+            _check_id(self.message_id, "message id")
+
+
+def _check_id(value: Any, what: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidMessageError(f"{what} must be a non-empty string, got {value!r}")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidMessageError(
+            f"{what} of {len(value)} characters ({value[:20] + '...'!r}): ids are stored in "
+            f"columns of {MAX_ID_LENGTH} characters; refuse or shorten it before it reaches "
+            f"the bot"
+        )
 
 
 @dataclass(frozen=True)

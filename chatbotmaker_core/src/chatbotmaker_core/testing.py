@@ -25,7 +25,15 @@ from .message import Message, Reply
 from .messenger import Messenger
 from .plugins import PluginInfo, PluginManager, get_plugin_manager
 
-__all__ = ["BotHarness", "RecordingMessenger", "registered_plugin"]
+__all__ = ["BotHarness", "HandlerError", "RecordingMessenger", "registered_plugin"]
+
+
+class HandlerError(AssertionError):
+    """A handler raised during :meth:`BotHarness.say`; the handler's exception is the cause.
+
+    A test fails on it with the handler's traceback, instead of comparing replies with the
+    bot's apology (a missing ``base=`` for the bot's own tables looks like that, for example).
+    """
 
 
 class RecordingMessenger(Messenger):
@@ -58,7 +66,9 @@ class BotHarness:
 
     ``rules`` is a dispatcher config (with ``env`` for DEFAULT states) or a ``Dispatcher``.
     ``database_url`` defaults to a new SQLite file in a temporary folder; ``base`` is the
-    application's declarative base, if it has tables of its own.
+    application's declarative base, if it has tables of its own (the turn's session, and
+    relationships such as ``user.orders``, need them). A handler that raises makes ``say``
+    raise :class:`HandlerError`, unless ``say(..., allow_errors=True)``.
     """
 
     def __init__(
@@ -89,16 +99,28 @@ class BotHarness:
         *,
         user_id: str | None = None,
         message_id: str | None = None,
+        allow_errors: bool = False,
         **message: Any,
     ) -> list[str]:
         """Send ``text`` as the user; returns the texts the bot replied, in order.
 
         Each call gets a fresh message id unless ``message_id`` is given (to test redelivery).
+        A handler that raises (the turn rolled back) raises :class:`HandlerError`, unless
+        ``allow_errors`` is true: then the replies (the bot's apology) are returned.
         """
         uid = self.user_id if user_id is None else user_id
         before = len(self.messenger.sent)
         mid = message_id if message_id is not None else f"harness-{next(self._ids)}"
         self.last = self.bot.handle(Message(user_id=uid, text=text, message_id=mid, **message))
+        error = self.last.error
+        if error is not None and not allow_errors:
+            user = self.user(uid)
+            raise HandlerError(
+                f"a handler failed on {text!r} from user {uid!r} in state "
+                f"{None if user is None else user.state!r} (turn rolled back): "
+                f"{type(error).__name__}: {error}; say(..., allow_errors=True) to get the "
+                f"apology instead"
+            ) from error
         return [t for _, t in self.messenger.sent[before:]]
 
     def user(self, user_id: str | None = None) -> Any:

@@ -83,6 +83,32 @@ class UserMixin:
         set_committed_value(self, "state", name)
         dispatcher.execute_pre_func(self)
 
+    # -- the rest of 0.0.13's user API (docs/porting-0.0.13.md) -----------------------------
+
+    def execute_handle(self, user_input: str) -> None:
+        """Run the current state's ``func`` with ``user_input``, then its ``enter_func``.
+
+        As in 0.0.13: a ``func`` that changed state re-dispatches the same input in the new
+        state. The turn still runs the ``enter_func`` of the state the user ends in once
+        ``func`` returns, so that ``enter_func`` may run twice, exactly as under 0.0.13.
+        """
+        dispatcher = self.dispatcher
+        dispatcher.execute_func(self, user_input)
+        dispatcher.execute_enter_func(self)
+
+    def init_state(self) -> None:
+        """Run the current state's ``pre_func`` (0.0.13 ran it for a new user's first state)."""
+        self.dispatcher.execute_pre_func(self)
+
+    def mark_seen(self) -> None:
+        """Mark the user's message as seen now, through the messenger (not queued)."""
+        self.messenger.mark_seen(self.fb_id)
+
+    @property
+    def user(self) -> UserMixin:
+        """This user: 0.0.13's ``ExtendedUser.user``, the ORM object it wrapped."""
+        return self
+
     def get_argument(self, name: str, default: Any = None) -> Any:
         """The value stored under ``name`` for this user, or ``default``."""
         return self.turn.get_argument(name, default)

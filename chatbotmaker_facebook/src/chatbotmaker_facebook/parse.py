@@ -6,8 +6,9 @@ Each event then stands alone: one Meta could never deliver successfully (a field
 type, an id that is not printable) is skipped and logged, and the others are still answered.
 Strings are made storable (``chatbotmaker_core.storable``: NUL and lone surrogates become
 U+FFFD), so inline and queued modes hand handlers the same text. Events the bot must not answer
-(echoes of the page's own messages, deliveries, reads, standby, anything unknown) are dropped
-here, so the webhook only ever hands the bot something a user said.
+(echoes of the page's own messages, deliveries, reads, standby, anything unknown, and an event
+whose user or message id is longer than the 255 characters the database stores, logged) are
+dropped here, so the webhook only ever hands the bot something a user said.
 
 What a handler's ``user_input`` (``Message.text``) is, by event:
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 #: ids become database keys (255 characters): printable, not empty
 _ID = re.compile(r"[^\x00-\x1f\x7f]{1,255}")
+_PRINTABLE = re.compile(r"[^\x00-\x1f\x7f]+")
 
 
 class PayloadError(ValueError):
@@ -183,6 +185,8 @@ def _id(value: Any, where: str) -> str | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
+    if isinstance(value, str) and len(value) > 255 and _PRINTABLE.fullmatch(value):
+        raise PayloadError(f"{where} has {len(value)} characters; at most 255 can be stored")
     if not isinstance(value, str) or not _ID.fullmatch(value) or not _encodable(value):
         raise PayloadError(f"{where} must be a printable string of 1-255 characters")
     return value

@@ -12,12 +12,19 @@ from sqlalchemy import Connection, engine_from_config, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Models, add_relationship, models_for, new_base
+from .models import (
+    Models,
+    add_relationship,
+    create_argument_class,
+    create_user_class,
+    models_for,
+    new_base,
+)
 from .sqlite import BUSY_TIMEOUT, configure_sqlite
 from .startup import check_base, connect_error, engine_error, parse_url, sqlite_folder_error
 from .store import Store
 
-__all__ = ["Database", "add_relationship"]
+__all__ = ["Database", "add_relationship", "create_argument_class", "create_user_class"]
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Column,
     DateTime,
     ForeignKey,
@@ -23,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, relationship
 
 from ..user import UserMixin
+from .values import ArgumentValue
 
 
 def _now() -> datetime:
@@ -60,13 +60,14 @@ def models_for(base: Any) -> Models:
             super().__init__(fb_id=fb_id, state=state, **kwargs)
 
     class Argument(base):
-        """A per-user key/value pair; values are JSON (str, numbers, lists, dicts...)."""
+        """A per-user key/value pair; values are JSON (str, numbers, lists, dicts...), numbers
+        kept exactly on every database (see :mod:`.values`)."""
 
         __tablename__ = "arguments"
         __table_args__ = (UniqueConstraint("user_id", "name", name="uq_arguments_user_name"),)
         id = Column(Integer, primary_key=True)
         name = Column(String(255), nullable=False)
-        value = Column(JSON)
+        value = Column(ArgumentValue)
         user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
         user = relationship("User", uselist=False, back_populates="arguments")
 
@@ -94,6 +95,16 @@ def models_for(base: Any) -> Models:
     models = Models(User, Argument, HandledMessage, DeliveryFailure)
     base._chatbotmaker_models = models
     return models
+
+
+def create_user_class(base: Any) -> Any:
+    """0.0.13's name for ``models_for(base).User`` (one class per base, however often called)."""
+    return models_for(base).User
+
+
+def create_argument_class(base: Any) -> Any:
+    """0.0.13's name for ``models_for(base).Argument``."""
+    return models_for(base).Argument
 
 
 def add_relationship(class_to_add: Any, name: str, value: Any) -> None:

@@ -62,6 +62,9 @@ class Store:
             fb_id=bindparam("fb_id"), state=bindparam("initial_state")
         )
         self._claim = insert(handled).values(message_id=bindparam("mid"))
+        self._is_handled = select(handled.c.message_id).where(
+            handled.c.message_id == bindparam("mid")
+        )
         self._get_argument = select(arguments.c.value).where(
             arguments.c.user_id == bindparam("uid"), arguments.c.name == bindparam("key")
         )
@@ -110,6 +113,7 @@ class Store:
             )
             statements = {
                 "claim": claim,
+                "is_handled": self._is_handled,
                 "lock_user": self._lock_user,
                 "insert_user": self._insert_user,
                 "get_argument": self._get_argument,
@@ -156,6 +160,27 @@ class Store:
         except exc.IntegrityError:
             return False
         return True
+
+    def is_handled(self, conn: Connection, message_id: str) -> bool:
+        """Whether ``message_id`` was handled already, read on ``conn`` before its transaction.
+
+        Nothing stays open afterwards: on SQLite no write lock is taken, and on PostgreSQL
+        the read runs in autocommit, so no transaction idles while the platform is called.
+        :meth:`claim_message` still decides, atomically, inside the turn.
+        """
+        driver = self._driver_connection(conn)
+        if driver is None:
+            found = conn.execute(self._is_handled, {"mid": message_id}).first() is not None
+            conn.rollback()
+            return found
+        check = self._driver["is_handled"]  # type: ignore[index]
+        if self.dialect != "postgresql" or driver.autocommit:
+            return check.first(conn, driver, {"mid": message_id}) is not None
+        driver.autocommit = True  # psycopg: client-side, no round trip
+        try:
+            return check.first(conn, driver, {"mid": message_id}) is not None
+        finally:
+            driver.autocommit = False
 
     def lock_user(self, conn: Connection, fb_id: str, initial_state: str) -> tuple[UserRow, bool]:
         """The user's ``(id, state)`` row, locked for the turn, created if new."""
