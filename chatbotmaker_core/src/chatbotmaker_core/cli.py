@@ -1,4 +1,4 @@
-"""The ``chatbotmaker`` command: chat, check, plugins, serve."""
+"""The ``chatbotmaker`` command: chat, check, graph, plugins, serve."""
 
 from __future__ import annotations
 
@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = command("check", run_check, "validate the config, plugins and rules")
     config_argument(check)
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+
+    graph = command("graph", run_graph, "draw the bot's states: Mermaid, DOT or JSON")
+    config_argument(graph)
+    graph.add_argument("--format", choices=("mermaid", "dot", "json"), default="mermaid")
+    graph.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
 
     plugins = command("plugins", run_plugins, "list installed plugins and what they register")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
@@ -122,6 +128,10 @@ def run_chat(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     problems = check_config(args.config)
+    if not problems:  # the graph's findings: unknown targets, unreachable states, ...
+        from .graph import check_findings
+
+        problems = check_findings(args.config, strict=args.strict)
     if problems:
         for problem in problems:
             print(f"error: {problem}")
@@ -130,6 +140,18 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     names = ", ".join(f"{table} {config[table]['name']!r}" for table in COMPONENTS)
     print(f"{args.config}: ok ({names})")
+    return 0
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    from .graph import graph_from_config, render
+
+    text = render(graph_from_config(args.config), args.format)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
