@@ -14,10 +14,10 @@ from typing import Any
 
 from ..config import import_object
 from ..dispatcher import Dispatcher
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError
 from .compiler import compile_flow
 from .model import Block, Flow, Route, State
-from .schema import describe, validate
+from .schema import describe, suggestion, validate
 from .templates import Text, check_template
 from .yamlnodes import Document, read_yaml
 
@@ -100,7 +100,7 @@ class _Builder:
         if name not in self.states:
             self.problem(
                 path,
-                f"unknown state {name!r}{did_you_mean(name, self.states)}; "
+                f"unknown state {name!r}{suggestion(name, self.states)}; "
                 f"states: {', '.join(self.states)}",
             )
 

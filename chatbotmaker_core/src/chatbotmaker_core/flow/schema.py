@@ -33,6 +33,18 @@ def _validator() -> Any:
     return Draft202012Validator(flow_schema())
 
 
+def suggestion(word: str, choices: list[str] | dict[str, Any]) -> str:
+    """`` (did you mean 'go'?)``: difflib's closest match, or a name one letter away (difflib
+    finds nothing close for short words such as ``gp``)."""
+    hint = did_you_mean(word, choices)
+    if hint:
+        return hint
+    for choice in choices:
+        if len(choice) == len(word) and sum(a != b for a, b in zip(choice, word)) == 1:
+            return f" (did you mean {choice!r}?)"
+    return ""
+
+
 def describe(path: tuple[Any, ...]) -> str:
     """What part of a flow a path names: ``state 'menu', route 2`` (routes count from 1)."""
     if len(path) < 2 or path[0] != "states":
@@ -52,9 +64,9 @@ def validate(document: Document) -> list[tuple[tuple[int, int], str]]:
     for error in _validator().iter_errors(document.data):
         for path, key, text in _explain(error):
             where = document.where(path, key=key)
-            problems.append((_sort_key(where), f"{where}: {describe(path)}: {text}"))
-    problems.sort()
-    return problems
+            owner = describe(path[:-1] if key else path)
+            problems.append((_sort_key(where), f"{where}: {owner}: {text}"))
+    return sorted(set(problems))  # "required" reports each missing key once per key
 
 
 def _sort_key(where: str) -> tuple[int, int]:
@@ -75,7 +87,7 @@ def _explain(error: Any) -> list[tuple[tuple[Any, ...], bool, str]]:
             (
                 (*path, key),
                 True,
-                f"unknown key {key!r}{did_you_mean(str(key), allowed)}; "
+                f"unknown key {key!r}{suggestion(str(key), allowed)}; "
                 f"allowed: {', '.join(allowed)}",
             )
             for key in instance
@@ -83,8 +95,8 @@ def _explain(error: Any) -> list[tuple[tuple[Any, ...], bool, str]]:
         ]
     if kind == "required":
         missing = [key for key in expected if key not in instance]
-        hint = " (flow: 1 is the format version)" if "flow" in missing else ""
-        return [(path, False, f"missing key {key!r}{hint}") for key in missing]
+        hint = {"flow": " (flow: 1 is the format version)"}
+        return [(path, False, f"missing key {key!r}{hint.get(key, '')}") for key in missing]
     if kind == "not" and expected == {"required": ["go"]}:
         return [
             (
