@@ -72,10 +72,15 @@ def check_template(text: str) -> str | None:
                 f"unknown name {name!r} in template{did_you_mean(name, NAMES)}; "
                 f"templates know {', '.join(NAMES)}"
             )
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        attribute = node.attr if isinstance(node, nodes.Getattr) else _constant(node.arg)
-        if isinstance(attribute, str) and attribute.startswith("_"):
-            return f"template refused: it reaches the private attribute {attribute!r}"
+    private = [
+        name
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem))
+        for name in [node.attr if isinstance(node, nodes.Getattr) else _constant(node.arg)]
+        if isinstance(name, str) and name.startswith("_")
+    ]
+    if private:
+        first = min(private, key=text.find)  # the one written first
+        return f"template refused: it reaches the private attribute {first!r}"
     return None
 
 

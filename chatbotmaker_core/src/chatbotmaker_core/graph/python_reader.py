@@ -47,9 +47,8 @@ def _targets(function: Any, seen: set[Any]) -> Iterator[tuple[str | None, str]]:
     seen.add(function.__code__)
     code = function.__code__
     for node in _definitions(code):
-        for call in ast.walk(node):
-            if not isinstance(call, ast.Call):
-                continue
+        calls = [call for call in ast.walk(node) if isinstance(call, ast.Call)]
+        for call in sorted(calls, key=lambda call: (call.lineno, call.col_offset)):
             if isinstance(call.func, ast.Attribute) and call.func.attr == "change_state":
                 yield _literal(call), f"{code.co_filename}:{call.lineno}:{call.col_offset + 1}"
             else:
