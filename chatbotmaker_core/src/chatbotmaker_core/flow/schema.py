@@ -40,7 +40,7 @@ def suggestion(word: str, choices: list[str] | dict[str, Any]) -> str:
     if hint:
         return hint
     for choice in choices:
-        if len(choice) == len(word) and sum(a != b for a, b in zip(choice, word)) == 1:
+        if len(choice) == len(word) and sum(a != b for a, b in zip(choice, word, strict=True)) == 1:
             return f" (did you mean {choice!r}?)"
     return ""
 
