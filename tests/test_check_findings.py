@@ -66,7 +66,12 @@ def test_python_unknown_target_is_an_error(tmp_path, capsys):
         def welcome(user, text):
             user.change_state("hepl")
 
-        RULES = {"actions": {"welcome": {"func": welcome}, "help": {"func": welcome}}}
+        RULES = {
+            "actions": {
+                "welcome": {"func": welcome},
+                "help": {"func": lambda user, text: user.change_state("welcome")},
+            }
+        }
         """,
     )
     code, out = check(capsys, config)
