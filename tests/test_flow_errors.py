@@ -355,3 +355,22 @@ def test_every_problem_is_reported_in_one_error(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_flow(path)
     assert str(caught.value).startswith(f"{path}: 2 problems: {path}:5:13: state 'a', route 1:")
+
+
+def test_unknown_filter_in_a_simple_and_in_a_full_template(tmp_path):
+    problems = load(
+        tmp_path,
+        """
+        flow: 1
+        states:
+          welcome:
+            prompt:
+              say: ["{{ input | qoute }}", "{{ (input | upper) or args.x | lowr }}"]
+        """,
+    )
+    assert problems == [
+        "bot.flow.yaml:5:13: state 'welcome', prompt: unknown filter 'qoute' in template "
+        "(did you mean 'quote'?)",
+        "bot.flow.yaml:5:36: state 'welcome', prompt: unknown filter 'lowr' in template "
+        "(did you mean 'lower'?)",
+    ]
