@@ -227,7 +227,9 @@ def test_store_value_of_the_wrong_type(tmp_path):
 
 def test_end_must_be_a_boolean(tmp_path):
     problems = load(tmp_path, "flow: 1\nstates:\n  bye:\n    end: sure\n")
-    assert problems == ["bot.flow.yaml:4:10: state 'bye', end: 'end' must be true or false, got text 'sure'"]
+    assert problems == [
+        "bot.flow.yaml:4:10: state 'bye', end: 'end' must be true or false, got text 'sure'"
+    ]
 
 
 def test_invalid_regex(tmp_path):
