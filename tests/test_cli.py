@@ -89,6 +89,9 @@ def test_plugins_json_lists_core_and_dev(capsys):
     assert main(["plugins", "--json"]) == 0
     plugins = {p["entry_point"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
     assert plugins["core"]["distribution"] == "chatbotmaker-core"
-    assert plugins["core"]["registers"] == {"database": ["sqlalchemy"], "rule_source": ["python"]}
+    assert plugins["core"]["registers"] == {
+        "database": ["sqlalchemy"],
+        "rule_source": ["python", "flow"],
+    }
     assert plugins["dev"]["registers"] == {"messenger": ["dev"]}
     assert plugins["dev"]["version"] and plugins["dev"]["error"] is None

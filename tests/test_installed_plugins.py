@@ -252,7 +252,7 @@ def test_plugins_json_lists_every_plugin_and_the_broken_one(
     assert without_entry_point(plugins["core"]) == expected(
         "chatbotmaker-core",
         "chatbotmaker_core.plugin",
-        {"database": ["sqlalchemy"], "rule_source": ["python"]},
+        {"database": ["sqlalchemy"], "rule_source": ["python", "flow"]},
     )
     assert without_entry_point(plugins["dev"]) == expected(
         "chatbotmaker-dev", "chatbotmaker_dev.plugin", {"messenger": ["dev"]}

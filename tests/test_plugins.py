@@ -170,7 +170,7 @@ def test_registered_plugin_on_a_fresh_manager_leaves_no_trace() -> None:
     ("kind", "name", "message"),
     [
         ("database", "postgres", "unknown database 'postgres'; available: sqlalchemy"),
-        ("rule_source", "yaml", "unknown rule_source 'yaml'; available: python"),
+        ("rule_source", "yaml", "unknown rule_source 'yaml'; available: flow, python"),
     ],
 )
 def test_unknown_name_of_each_kind(kind: str, name: str, message: str) -> None:

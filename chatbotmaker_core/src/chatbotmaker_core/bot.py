@@ -80,6 +80,14 @@ class Bot:
         self.dispatcher = dispatcher
         self.database = database
         options = _bot_options(self.config)
+        start = dispatcher.config.get("initial_state")  # a flow's `start`
+        if start is not None:
+            if self.config.get("initial_state", start) != start:
+                raise ConfigError(
+                    f"[bot] initial_state {self.config['initial_state']!r} differs from the "
+                    f"rules' start {start!r}; remove one of them"
+                )
+            options["initial_state"] = start
         self.initial_state: str = options["initial_state"]
         self.error_message: str = options["error_message"]
         self.mode: str = options["mode"]

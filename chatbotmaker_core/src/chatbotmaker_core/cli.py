@@ -1,4 +1,4 @@
-"""The ``chatbotmaker`` command: chat, check, plugins, serve, worker, jobs, init-db.
+"""The ``chatbotmaker`` command: chat, check, graph, plugins, serve, worker, jobs, init-db.
 
 Every mistake a user can make on the command line ends in one line on stderr and exit status
 1 (or 2 for a bad option, from argparse), never a traceback.
@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = command("check", run_check, "validate the config, plugins and rules")
     config_argument(check)
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+
+    graph = command("graph", run_graph, "draw the bot's states: Mermaid, DOT or JSON")
+    config_argument(graph)
+    graph.add_argument("--format", choices=("mermaid", "dot", "json"), default="mermaid")
+    graph.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
 
     plugins = command("plugins", run_plugins, "list installed plugins and what they register")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
@@ -135,6 +141,12 @@ def run_check(args: argparse.Namespace) -> int:
     from .config_check import check
 
     report = check(args.config)
+    if not report.errors:  # the graph's findings: unknown targets, unreachable states, ...
+        from .graph import check_findings
+
+        errors, warnings = check_findings(args.config, strict=args.strict)
+        report.errors.extend(errors)
+        report.warnings.extend(warnings)
     for kind, lines in (
         ("error", report.errors),
         ("warning", report.warnings),
@@ -152,6 +164,18 @@ def run_check(args: argparse.Namespace) -> int:
         f"{args.config}: ok ({names})"
         + (f", {warned} warning{'s' * (warned > 1)}" if warned else "")
     )
+    return 0
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    from .graph import graph_from_config, render
+
+    text = render(graph_from_config(args.config), args.format)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

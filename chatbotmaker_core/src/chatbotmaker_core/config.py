@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,18 +36,28 @@ COMPONENTS = {"messenger": "messenger", "database": "database", "rules": "rule_s
 #: every table a config may have; anything else is a typo (``[messanger]``)
 TABLES = ("bot", "messenger", "database", "rules", "worker")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+#: The folder of the config file last loaded in this context (None: a dict, the current
+#: directory): factories resolve relative paths against it (a flow's ``source``).
+_FOLDER: ContextVar[Path | None] = ContextVar("chatbotmaker_config_folder", default=None)
+
+
+def config_folder() -> Path:
+    """The folder relative paths of the config being built are resolved against."""
+    return _FOLDER.get() or Path.cwd()
 
 
 def load_config(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     """The config as a dict, from a TOML file or a mapping, with ``${VAR}`` expanded."""
     if isinstance(source, Mapping):
         raw: Any = dict(source)
+        _FOLDER.set(None)
     else:
         if "\x00" in str(source):
             raise ConfigError(f"config path {str(source)!r} contains a NUL byte; pass a file path")
         path = Path(source)
         # Rules modules sit beside their config, as Flask finds an app beside its caller.
         folder = str(path.resolve().parent)
+        _FOLDER.set(Path(folder))
         if folder not in sys.path:
             sys.path.insert(0, folder)
         raw = _read_toml(path)

@@ -1,11 +1,13 @@
-"""The components chatbotmaker-core registers: database ``sqlalchemy``, rule source ``python``."""
+"""The components chatbotmaker-core registers: database ``sqlalchemy``, rule sources ``python``
+and ``flow``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import import_object
+from .config import config_folder, import_object
 from .dispatcher import Dispatcher
 from .errors import ConfigError
 from .hookspecs import Register, hookimpl
@@ -59,6 +61,18 @@ def python_rules(source: str | None = None) -> Dispatcher:
     return Dispatcher(rules, env=vars(module))
 
 
+def flow_rules(source: str | None = None) -> Dispatcher:
+    """``[rules] name = "flow"``: ``source = "pizza.flow.yaml"``, a flow file relative to the
+    config file's folder (docs/flows.md); its ``call`` modules import from that folder too."""
+    if not source:
+        raise ConfigError("missing the key 'source' (e.g. source = \"bot.flow.yaml\")")
+    # The flow package (ruamel.yaml, jsonschema, Jinja2) loads only when a flow is used.
+    from .flow import load_flow
+
+    folder = config_folder()
+    return load_flow(folder / Path(source), folder=folder)
+
+
 @hookimpl
 def register_databases(register: Register) -> None:
     register("sqlalchemy", sqlalchemy_database)
@@ -67,3 +81,4 @@ def register_databases(register: Register) -> None:
 @hookimpl
 def register_rule_sources(register: Register) -> None:
     register("python", python_rules)
+    register("flow", flow_rules)
