@@ -171,10 +171,8 @@ def json_lines(text: str) -> list[dict[str, str]]:
         (
             "chatbotmaker-core",
             "chatbotmaker_core",
-            {
-                "chatbotmaker": {"core": "chatbotmaker_core.plugin"},
-                "console_scripts": {"chatbotmaker": "chatbotmaker_core.cli:main"},
-            },
+            # No entry point of the group: the core's components are built in.
+            {"console_scripts": {"chatbotmaker": "chatbotmaker_core.cli:main"}},
         ),
         (
             "chatbotmaker-dev",
@@ -244,6 +242,7 @@ def test_plugins_json_lists_every_plugin_and_the_broken_one(
             "version": version_of(wheels[distribution]),
             "registers": registers,
             "error": None,
+            "disabled": False,
         }
 
     def without_entry_point(plugin: dict) -> dict:
@@ -251,7 +250,7 @@ def test_plugins_json_lists_every_plugin_and_the_broken_one(
 
     assert without_entry_point(plugins["core"]) == expected(
         "chatbotmaker-core",
-        "chatbotmaker_core.plugin",
+        "chatbotmaker_core.plugins.builtin",
         {"database": ["sqlalchemy"], "rule_source": ["python", "flow"]},
     )
     assert without_entry_point(plugins["dev"]) == expected(

@@ -159,6 +159,7 @@ def test_registered_plugin_on_a_fresh_manager_leaves_no_trace() -> None:
             "version": None,
             "registers": {"messenger": ["memo"]},
             "error": None,
+            "disabled": False,
         }
     assert manager.plugins == []
     with pytest.raises(UnknownPluginError) as caught:
@@ -174,7 +175,7 @@ def test_registered_plugin_on_a_fresh_manager_leaves_no_trace() -> None:
     ],
 )
 def test_unknown_name_of_each_kind(kind: str, name: str, message: str) -> None:
-    import chatbotmaker_core.plugin as core_plugin
+    import chatbotmaker_core.plugins.builtin as core_plugin
 
     manager = PluginManager()
     with registered_plugin(core_plugin, "core", manager=manager):

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import exc, select
 
 from chatbotmaker_core import Bot, ConfigError, Database, Dispatcher, Message
-from chatbotmaker_core.plugin import sqlalchemy_database
+from chatbotmaker_core.plugins.builtin import sqlalchemy_database
 from chatbotmaker_core.testing import RecordingMessenger
 
 

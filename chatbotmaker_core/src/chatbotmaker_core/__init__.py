@@ -2,7 +2,12 @@
 
 ``Bot``, ``Database``, ``add_relationship``, ``models_for`` and ``TurnResult`` are imported on
 first use (PEP 562): they bring in SQLAlchemy, which commands such as ``chatbotmaker --help``
-and plugins importing ``hookimpl`` do not need (docs/performance.md, start-up).
+and plugins importing ``hookimpl`` do not need (docs/performance.md, start-up); so is
+``MAX_BODY_BYTES``, the webhook body limit, which brings in Flask.
+
+What a plugin needs is here: ``hookimpl``, the typed ``register`` callbacks of the hooks
+(``RegisterMessenger``, ``RegisterDatabase``, ``RegisterRuleSource``, ``RegisterCommand``, and
+``Register`` for any component), the component base classes and the body limit.
 """
 
 from __future__ import annotations
@@ -19,7 +24,14 @@ from .errors import (
     UnknownPluginError,
     UnknownStateError,
 )
-from .hookspecs import hookimpl
+from .hookspecs import (
+    Register,
+    RegisterCommand,
+    RegisterDatabase,
+    RegisterMessenger,
+    RegisterRuleSource,
+    hookimpl,
+)
 from .message import Button, Message, QuickReply, Reply
 from .messenger import Messenger, NullMessenger
 
@@ -27,6 +39,7 @@ if TYPE_CHECKING:
     from .bot import Bot, TurnResult
     from .database import Database, add_relationship
     from .database.models import models_for
+    from .web import MAX_BODY_BYTES
 
 #: the names imported on first use, and the module each comes from
 _LAZY = {
@@ -35,6 +48,7 @@ _LAZY = {
     "Database": ".database",
     "add_relationship": ".database",
     "models_for": ".database.models",
+    "MAX_BODY_BYTES": ".web",
 }
 
 
@@ -59,11 +73,17 @@ __all__ = [
     "Database",
     "DeliveryError",
     "Dispatcher",
+    "MAX_BODY_BYTES",
     "Message",
     "Messenger",
     "NullMessenger",
     "PluginConflictError",
     "QuickReply",
+    "Register",
+    "RegisterCommand",
+    "RegisterDatabase",
+    "RegisterMessenger",
+    "RegisterRuleSource",
     "Reply",
     "TurnResult",
     "UnknownPluginError",

@@ -7,7 +7,6 @@ Every mistake a user can make on the command line ends in one line on stderr and
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -24,17 +23,22 @@ from .commands.options import (
     port,
     positive_int,
 )
+from .commands.plugins import add_plugin_commands, run_plugins, wants_plugin_commands
 from .commands.queue import UsageError, run_jobs, run_worker
 from .commands.serve import run_serve
 from .config import COMPONENTS, DEFAULT_CONFIG, build_bot
 from .errors import ChatbotmakerError
-from .plugins import get_plugin_manager
 
-log = logging.getLogger("chatbotmaker")
+log = logging.getLogger(__name__)
+
+
+#: the commands of chatbotmaker-core; plugins add theirs (``register_commands``)
+BUILTIN_COMMANDS = {"chat", "check", "graph", "plugins", "worker", "jobs", "init-db", "serve"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(plugin_commands=wants_plugin_commands(argv, BUILTIN_COMMANDS))
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     if not hasattr(args, "run"):
@@ -56,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0  # pragma: no cover - parser.exit raised
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chatbotmaker", description="Build, run and inspect chatbotmaker bots."
     )
@@ -71,8 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--log-level", type=log_level, default=argparse.SUPPRESS, help=level_help)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    def command(name: str, run: Any, help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help, parents=[common])
+    def command(
+        name: str, run: Any, help: str, parents: Sequence[argparse.ArgumentParser] = ()
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help, parents=[common, *parents])
         sub.set_defaults(run=run, command=name)
         return sub
 
@@ -132,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=port, default=8000, help="port to listen on (8000)")
     serve.add_argument("--threads", type=positive_int, default=8, help="worker threads (8)")
+    if plugin_commands:
+        add_plugin_commands(command, BUILTIN_COMMANDS)
     return parser
 
 
@@ -177,26 +185,6 @@ def run_graph(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
-
-
-def run_plugins(args: argparse.Namespace) -> int:
-    manager = get_plugin_manager()
-    conflicts = manager.conflicts
-    plugins = [p.as_dict() for p in manager.plugins]
-    if args.json:
-        error = "; ".join(conflicts) or None
-        print(json.dumps({"plugins": plugins, "error": error}, indent=2))
-    else:
-        for plugin in plugins:
-            where = f"{plugin['distribution'] or '?'} {plugin['version'] or ''}".strip()
-            print(f"{plugin['entry_point']} ({where}) = {plugin['module']}")
-            if plugin["error"]:
-                print(f"    failed to load: {plugin['error']}")
-            for kind, names in sorted(plugin["registers"].items()):
-                print(f"    {kind}: {', '.join(names)}")
-        for conflict in conflicts:
-            print(f"error: {conflict}")
-    return 1 if conflicts else 0
 
 
 def run_init_db(args: argparse.Namespace) -> int:

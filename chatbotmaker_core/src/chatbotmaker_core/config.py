@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ChatbotmakerError, ConfigError, did_you_mean, suggest
+from .hookspecs import COMPONENT_KINDS
 from .plugins import PluginManager, get_plugin_manager
 
 if sys.version_info >= (3, 11):
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = "chatbotmaker.toml"
 #: config table -> plugin kind
-COMPONENTS = {"messenger": "messenger", "database": "database", "rules": "rule_source"}
+COMPONENTS = {kind.table: kind.name for kind in COMPONENT_KINDS}
 #: every table a config may have; anything else is a typo (``[messanger]``)
 TABLES = ("bot", "messenger", "database", "rules", "worker")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")

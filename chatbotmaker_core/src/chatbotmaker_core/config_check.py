@@ -26,6 +26,7 @@ from .config import (
 )
 from .errors import ConfigError, UnknownStateError
 from .plugins import PluginManager, get_plugin_manager
+from .plugins.builtin import sqlalchemy_database
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,6 @@ def _build(
 
 def _database(config: Mapping[str, Any], plugins: PluginManager, report: CheckReport) -> Any:
     """The database URL if its options are valid and it answers read-only, else ``None``."""
-    from .plugin import sqlalchemy_database
-
     try:
         name, options = component_options(config, "database")
         report.components["database"] = name

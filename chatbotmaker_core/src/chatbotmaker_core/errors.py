@@ -29,13 +29,23 @@ class ConfigError(ChatbotmakerError, ValueError):
 class UnknownPluginError(ConfigError, LookupError):
     """No installed plugin registers a component of that kind under that name."""
 
-    def __init__(self, kind: str, name: str, available: Iterable[str], failed: Iterable[str] = ()):
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        available: Iterable[str],
+        failed: Iterable[str] = (),
+        disabled: Iterable[str] = (),
+    ) -> None:
         self.kind, self.name = kind, name
         self.available = sorted(available)
         self.failed = list(failed)
+        self.disabled = list(disabled)
         message = f"unknown {kind} {name!r}; available: {', '.join(self.available) or 'none'}"
         if self.failed:
             message += f"; failed to load: {', '.join(self.failed)}"
+        if self.disabled:
+            message += f"; disabled: {', '.join(self.disabled)}"
         super().__init__(message)
 
 

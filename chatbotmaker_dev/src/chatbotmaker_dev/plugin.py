@@ -1,10 +1,10 @@
 """Registers messenger ``dev``."""
 
-from chatbotmaker_core import hookimpl
+from chatbotmaker_core import RegisterMessenger, hookimpl
 
 from .messenger import DevMessenger
 
 
 @hookimpl
-def register_messengers(register):  # type: ignore[no-untyped-def]
+def register_messengers(register: RegisterMessenger) -> None:
     register("dev", DevMessenger)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from chatbotmaker_core import hookimpl
-from chatbotmaker_core.hookspecs import Register
+from chatbotmaker_core import RegisterMessenger, hookimpl
 
 from .messenger import FacebookMessenger
 
 
 @hookimpl
-def register_messengers(register: Register) -> None:
+def register_messengers(register: RegisterMessenger) -> None:
     register("facebook", FacebookMessenger)

@@ -106,9 +106,15 @@ class VersionAction(argparse.Action):
 
 
 def configure_logging(level: str) -> None:
-    """Time, level and logger on every line, to stderr."""
+    """Time, level and logger on every line, to stderr; ``level`` on the root logger.
+
+    Every package logger (``chatbotmaker_core.*``, the CLI's ``chatbotmaker_core.cli`` among
+    them, ``chatbotmaker_facebook.*``, a plugin's) sets no level of its own, so the root's
+    governs them all alike. The level is set even when logging was configured before (a
+    handler already on the root, where ``basicConfig`` alone would ignore ``level``).
+    """
     logging.basicConfig(
-        level=getattr(logging, level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger().setLevel(getattr(logging, level.upper()))

@@ -13,7 +13,7 @@ from typing import Any
 from ..config import build_bot, load_config
 from ..errors import ChatbotmakerError
 
-log = logging.getLogger("chatbotmaker")
+log = logging.getLogger(__name__)
 
 #: why ``jobs --retry`` refuses a job in each status; only failed jobs are retried
 NOT_RETRIABLE = {

@@ -9,7 +9,7 @@ import logging
 from ..config import build_bot
 from ..errors import ChatbotmakerError
 
-log = logging.getLogger("chatbotmaker")
+log = logging.getLogger(__name__)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -1,5 +1,9 @@
 """The components chatbotmaker-core registers: database ``sqlalchemy``, rule sources ``python``
-and ``flow``."""
+and ``flow``.
+
+Registered in-process by the plugin manager (no entry point), so they exist in a source
+checkout that was never installed, and a plugin clashing with them is told they are built in.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import config_folder, import_object
-from .dispatcher import Dispatcher
-from .errors import ConfigError
-from .hookspecs import Register, hookimpl
+from ..config import config_folder, import_object
+from ..dispatcher import Dispatcher
+from ..errors import ConfigError
+from ..hookspecs import RegisterDatabase, RegisterRuleSource, hookimpl
 
 if TYPE_CHECKING:
-    from .database import Database
+    from ..database import Database
 
 
 def sqlalchemy_database(
@@ -30,7 +34,7 @@ def sqlalchemy_database(
     # SQLAlchemy is imported when a database is made, not when plugins are discovered.
     from sqlalchemy.exc import ArgumentError
 
-    from .database import Database
+    from ..database import Database
 
     config = {
         "sqlalchemy.url": url,
@@ -67,18 +71,18 @@ def flow_rules(source: str | None = None) -> Dispatcher:
     if not source:
         raise ConfigError("missing the key 'source' (e.g. source = \"bot.flow.yaml\")")
     # The flow package (ruamel.yaml, jsonschema, Jinja2) loads only when a flow is used.
-    from .flow import load_flow
+    from ..flow import load_flow
 
     folder = config_folder()
     return load_flow(folder / Path(source), folder=folder)
 
 
 @hookimpl
-def register_databases(register: Register) -> None:
+def register_databases(register: RegisterDatabase) -> None:
     register("sqlalchemy", sqlalchemy_database)
 
 
 @hookimpl
-def register_rule_sources(register: Register) -> None:
+def register_rule_sources(register: RegisterRuleSource) -> None:
     register("python", python_rules)
     register("flow", flow_rules)
