@@ -440,3 +440,214 @@ def test_the_acme_example_plugin_tests_pass() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+# -- pluggy's own checks, built-in components, disabled plugins ---------------------------------
+
+
+HOOK_NAMES = "register_commands, register_databases, register_messengers, register_rule_sources"
+
+
+def test_a_misspelt_hook_is_recorded_as_a_failed_plugin(fake_site: FakeSite) -> None:
+    fake_site.install("chatbotmaker-good", "1.0", "good", registers("good"))
+    fake_site.install(
+        "chatbotmaker-typo",
+        "2.1",
+        "typo",
+        "from chatbotmaker_core import NullMessenger, hookimpl\n\n\n"
+        "@hookimpl\n"
+        "def register_messenger(register):\n"
+        "    register('typo', NullMessenger)\n",
+    )
+    manager = PluginManager()
+    manager.load_entry_points()
+
+    [failed] = manager.failed
+    assert (failed.name, failed.distribution, failed.version) == (
+        "typo",
+        "chatbotmaker-typo",
+        "2.1",
+    )
+    assert failed.error == (
+        "unknown hook 'register_messenger' (did you mean 'register_messengers'?); "
+        f"the hooks are {HOOK_NAMES}"
+    )
+    with pytest.raises(UnknownPluginError) as caught:
+        manager.factory("messenger", "typo")
+    assert str(caught.value) == (
+        f"unknown messenger 'typo'; available: good; failed to load: typo ({failed.error})"
+    )
+
+
+def test_core_components_exist_without_any_installed_metadata(
+    fake_site: FakeSite, default_manager: None
+) -> None:
+    from chatbotmaker_core.plugins import get_plugin_manager
+    from chatbotmaker_core.plugins.builtin import flow_rules, python_rules, sqlalchemy_database
+
+    manager = get_plugin_manager()  # no distribution at all is visible: a bare source checkout
+    assert [(p.name, p.distribution, p.error) for p in manager.plugins] == [
+        ("core", "chatbotmaker-core", None)
+    ]
+    assert manager.factory("database", "sqlalchemy") is sqlalchemy_database
+    assert manager.factory("rule_source", "python") is python_rules
+    assert manager.factory("rule_source", "flow") is flow_rules
+
+
+def test_a_plugin_clashing_with_sqlalchemy_names_both_distributions(
+    fake_site: FakeSite, default_manager: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chatbotmaker_core.plugins import get_plugin_manager
+    from chatbotmaker_core.plugins.builtin import sqlalchemy_database
+
+    fake_site.install(
+        "chatbotmaker-mongo",
+        "0.2",
+        "mongo",
+        "from chatbotmaker_core import hookimpl\n\n\n"
+        "@hookimpl\n"
+        "def register_databases(register):\n"
+        "    register('sqlalchemy', dict)\n",
+    )
+    with pytest.raises(PluginConflictError) as caught:
+        get_plugin_manager().factory("database", "sqlalchemy")
+    assert str(caught.value) == (
+        "database 'sqlalchemy' is registered by two plugins: chatbotmaker-core and "
+        "chatbotmaker-mongo; 'sqlalchemy' is built into chatbotmaker-core: uninstall "
+        "chatbotmaker-mongo or set CHATBOTMAKER_DISABLED_PLUGINS=mongo"
+    )
+    # The fix the message gives works.
+    monkeypatch.setenv("CHATBOTMAKER_DISABLED_PLUGINS", "mongo")
+    reset_plugin_manager()
+    assert get_plugin_manager().factory("database", "sqlalchemy") is sqlalchemy_database
+
+
+def test_a_disabled_plugin_is_not_loaded_and_listed_as_disabled(
+    fake_site: FakeSite,
+    default_manager: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_site.install("chatbotmaker-dev", "0.1.0", "dev", registers("dev"))
+    acme = fake_site.install(
+        "chatbotmaker-acme", "2.0.0", "acme", "raise RuntimeError('imported')\n" + registers("a")
+    )
+    monkeypatch.setenv("CHATBOTMAKER_DISABLED_PLUGINS", " acme ,")
+    manager = PluginManager()
+    manager.load_entry_points()
+
+    assert acme not in sys.modules  # never imported
+    assert manager.failed == []
+    assert [(p.name, p.disabled) for p in manager.plugins] == [("acme", True), ("dev", False)]
+    with pytest.raises(UnknownPluginError) as caught:
+        manager.factory("messenger", "acme")
+    assert str(caught.value) == (
+        "unknown messenger 'acme'; available: dev; disabled: acme (CHATBOTMAKER_DISABLED_PLUGINS)"
+    )
+
+    assert cli_main(["plugins"]) == 0
+    assert (
+        "acme (chatbotmaker-acme 2.0.0) = cbm_fake_acme\n"
+        "    disabled (CHATBOTMAKER_DISABLED_PLUGINS)\n"
+        "dev (chatbotmaker-dev 0.1.0) = cbm_fake_dev\n"
+    ) in capsys.readouterr().out
+    assert cli_main(["plugins", "--json"]) == 0
+    listed = {p["entry_point"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
+    assert (listed["acme"]["disabled"], listed["acme"]["error"]) == (True, None)
+    assert listed["dev"]["disabled"] is False
+
+
+# -- commands from plugins ----------------------------------------------------------------------
+
+
+class GreetPlugin:
+    """Adds ``chatbotmaker greet [--name NAME]``."""
+
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        def configure(parser: Any) -> None:
+            parser.add_argument("--name", default="world")
+
+        def run(args: Any) -> int:
+            print(f"hello {args.name} ({args.command})")
+            return 3
+
+        register("greet", run, help="say hello", configure=configure)
+
+
+class BrokenCommandPlugin:
+    """Its command's ``configure`` raises; it also registers a messenger."""
+
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        def configure(parser: Any) -> None:
+            raise RuntimeError("studio assets missing")
+
+        register("studio", lambda args: 0, help="the studio", configure=configure)
+
+    @hookimpl
+    def register_messengers(self, register: Callable[[str, Any], None]) -> None:
+        register("broken", MemoMessenger)
+
+
+def test_a_plugin_adds_a_command(default_manager: None, capsys: pytest.CaptureFixture[str]) -> None:
+    with registered_plugin(GreetPlugin(), "greet", distribution="chatbotmaker-greet") as info:
+        assert cli_main(["greet", "--name", "ada", "--log-level", "error"]) == 3
+        assert capsys.readouterr().out == "hello ada (greet)\n"
+        with pytest.raises(SystemExit):
+            cli_main(["--help"])
+        assert "    greet               say hello\n" in capsys.readouterr().out
+        assert info.registers == {"command": ["greet"]}
+    with pytest.raises(SystemExit) as exited:
+        cli_main(["greet"])
+    assert exited.value.code == 2  # gone with its plugin: argparse's invalid choice
+
+
+def test_a_command_that_cannot_be_added_fails_its_plugin_not_the_cli(
+    default_manager: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with (
+        registered_plugin(BrokenCommandPlugin(), "broken", distribution="chatbotmaker-b") as info,
+        registered_plugin(GreetPlugin(), "greet"),
+    ):
+        assert cli_main(["greet"]) == 3
+        assert info.error == ("RuntimeError in register_commands ('studio'): studio assets missing")
+        assert capsys.readouterr().out == "hello world (greet)\n"
+        assert cli_main(["plugins"]) == 0
+        listing = capsys.readouterr().out
+    assert (
+        "broken (chatbotmaker-b) = tests.test_plugins\n"
+        "    failed to load: RuntimeError in register_commands ('studio'): studio assets missing\n"
+    ) in listing.replace(info.module, "tests.test_plugins")
+
+
+def test_a_plugin_command_named_like_a_built_in_one_is_refused(
+    default_manager: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Chat:
+        @hookimpl
+        def register_commands(self, register: Any) -> None:
+            register("chat", lambda args: 0, help="not the real chat")
+
+    with registered_plugin(Chat(), "chatty") as info:
+        with pytest.raises(SystemExit):
+            cli_main(["--help"])
+        assert info.error == (
+            "register_commands: 'chat' is a built-in command of chatbotmaker; "
+            "register the command under another name"
+        )
+
+
+def test_log_level_governs_the_package_loggers_even_when_logging_was_set_up() -> None:
+    import logging
+
+    root = logging.getLogger()
+    before = root.level
+    try:
+        assert cli_main(["--log-level", "debug", "plugins", "--json"]) == 0
+        for name in ("chatbotmaker_core.cli", "chatbotmaker_core.plugins", "chatbotmaker_dev"):
+            assert logging.getLogger(name).getEffectiveLevel() == logging.DEBUG
+        assert cli_main(["--log-level", "error", "plugins", "--json"]) == 0
+        assert not logging.getLogger("chatbotmaker_core.turn").isEnabledFor(logging.WARNING)
+    finally:
+        root.setLevel(before)
