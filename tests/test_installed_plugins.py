@@ -99,7 +99,7 @@ class Venv:
         return self.bin / ("python.exe" if os.name == "nt" else "python")
 
     def run(
-        self, program: str, *args: str, cwd: Path, stdin: str = ""
+        self, program: str, *args: str, cwd: Path, stdin: str = "", **environ: str
     ) -> subprocess.CompletedProcess[str]:
         """Run a program of the virtualenv in ``cwd``, isolated from this checkout."""
         env = {
@@ -109,6 +109,7 @@ class Venv:
         }
         env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(self.root)
+        env.update(environ)
         return subprocess.run(
             [str(self.bin / program), *args],
             cwd=cwd,
@@ -120,9 +121,9 @@ class Venv:
         )
 
     def chatbotmaker(
-        self, *args: str, cwd: Path, stdin: str = ""
+        self, *args: str, cwd: Path, stdin: str = "", **environ: str
     ) -> subprocess.CompletedProcess[str]:
-        return self.run("chatbotmaker", *args, cwd=cwd, stdin=stdin)
+        return self.run("chatbotmaker", *args, cwd=cwd, stdin=stdin, **environ)
 
 
 @pytest.fixture(scope="module")
@@ -371,3 +372,22 @@ def test_check_names_the_available_messengers_and_the_broken_plugin(
         "(ImportError: cannot import name 'MessengerFromTheFuture' from 'chatbotmaker_core'"
     ) in output
     assert "Traceback" not in output
+
+
+def test_a_disabled_plugin_is_not_imported_and_listed_as_disabled(
+    venv: Venv, tmp_path: Path
+) -> None:
+    disabled = {"CHATBOTMAKER_DISABLED_PLUGINS": "broken"}
+    result = venv.chatbotmaker("plugins", "--json", cwd=tmp_path, **disabled)
+    assert result.returncode == 0, result.stderr
+    plugins = {p["entry_point"]: p for p in json.loads(result.stdout)["plugins"]}
+    assert (plugins["broken"]["disabled"], plugins["broken"]["error"]) == (True, None)
+    assert plugins["acme"]["disabled"] is False
+
+    config = bot_folder(tmp_path / "bot", 'name = "facebok"')
+    check = venv.chatbotmaker("check", str(config), cwd=tmp_path, **disabled)
+    assert check.returncode == 1
+    assert (
+        "unknown messenger 'facebok'; available: acme, dev; "
+        "disabled: broken (CHATBOTMAKER_DISABLED_PLUGINS)"
+    ) in check.stdout + check.stderr
