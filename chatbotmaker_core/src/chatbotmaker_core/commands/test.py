@@ -31,9 +31,9 @@ def run_test(args: argparse.Namespace) -> int:
             )
     if config is not None and not config.is_file():
         raise ChatbotmakerError(f"config file {str(config)!r} not found; pass its path")
-    files = list(transcript_files(paths or [config.resolve().parent]))  # type: ignore[union-attr]
+    files = list(transcript_files(paths or [config.parent]))  # type: ignore[union-attr]
     if not files:
-        where = ", ".join(str(p) for p in paths) if paths else str(config.resolve().parent)  # type: ignore[union-attr]
+        where = ", ".join(str(p) for p in paths) if paths else str(config.parent)  # type: ignore[union-attr]
         raise ChatbotmakerError(
             f"no *{SUFFIX} transcripts under {where}; write one (docs/testing.md)"
         )
