@@ -22,6 +22,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+	$(BIN)/chatbotmaker test examples/pizza/chatbotmaker.toml
+	$(BIN)/chatbotmaker test examples/pizza_flow/chatbotmaker.toml
+	$(BIN)/chatbotmaker test examples/facebook/chatbotmaker.toml
 
 # The suite under the oldest and newest Python that pyenv offers (3.10+), each in its own venv.
 test-pythons:

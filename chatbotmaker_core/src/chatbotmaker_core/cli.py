@@ -26,6 +26,7 @@ from .commands.options import (
 from .commands.plugins import add_plugin_commands, run_plugins, wants_plugin_commands
 from .commands.queue import UsageError, run_jobs, run_worker
 from .commands.serve import run_serve
+from .commands.test import run_test
 from .config import COMPONENTS, DEFAULT_CONFIG, build_bot
 from .errors import ChatbotmakerError
 
@@ -98,6 +99,26 @@ def _parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
     )
     config_argument(chat)
     chat.add_argument("--user", default="terminal", help="the user id to chat as")
+    chat.add_argument(
+        "--record", metavar="FILE", help="write the session as a transcript (*.chat.yaml)"
+    )
+
+    test = command(
+        "test",
+        run_test,
+        "run conversation transcripts (*.chat.yaml), each on a throwaway database",
+    )
+    test.add_argument(
+        "targets",
+        nargs="*",
+        metavar="[CONFIG] [PATH ...]",
+        help=f"the config (a .toml; default: each transcript's 'config', else the nearest "
+        f"{DEFAULT_CONFIG} above it) and transcript files or folders (default: every "
+        f"*.chat.yaml under the config's folder)",
+    )
+    test.add_argument(
+        "--coverage", action="store_true", help="report the states and transitions tested"
+    )
 
     check = command("check", run_check, "validate the config, plugins and rules")
     config_argument(check)

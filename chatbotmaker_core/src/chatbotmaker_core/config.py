@@ -12,7 +12,8 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,16 @@ _FOLDER: ContextVar[Path | None] = ContextVar("chatbotmaker_config_folder", defa
 def config_folder() -> Path:
     """The folder relative paths of the config being built are resolved against."""
     return _FOLDER.get() or Path.cwd()
+
+
+@contextmanager
+def in_config_folder(folder: Path) -> Iterator[None]:
+    """Resolve the relative paths of a config given as a dict against ``folder``."""
+    token = _FOLDER.set(folder)
+    try:
+        yield
+    finally:
+        _FOLDER.reset(token)
 
 
 def load_config(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:

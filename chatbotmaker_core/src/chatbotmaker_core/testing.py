@@ -67,7 +67,9 @@ class BotHarness:
     ``rules`` is a dispatcher config (with ``env`` for DEFAULT states) or a ``Dispatcher``.
     ``database_url`` defaults to a new SQLite file in a temporary folder; ``base`` is the
     application's declarative base, if it has tables of its own (the turn's session, and
-    relationships such as ``user.orders``, need them). A handler that raises makes ``say``
+    relationships such as ``user.orders``, need them); ``database``, a ready
+    :class:`Database` instead (the transcript runner builds it through the config's plugin).
+    A handler that raises makes ``say``
     raise :class:`HandlerError`, unless ``say(..., allow_errors=True)``.
     """
 
@@ -80,14 +82,15 @@ class BotHarness:
         bot_config: Mapping[str, Any] | None = None,
         database_url: str | None = None,
         base: Any = None,
+        database: Database | None = None,
     ) -> None:
         self._tmp = None
-        if database_url is None:
+        if database_url is None and database is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="chatbotmaker-test-")
             database_url = f"sqlite:///{Path(self._tmp.name) / 'bot.db'}"
         dispatcher = rules if isinstance(rules, Dispatcher) else Dispatcher(rules, env=env)
         self.messenger = RecordingMessenger()
-        self.database = Database({"sqlalchemy.url": database_url}, base=base)
+        self.database = database or Database({"sqlalchemy.url": database_url}, base=base)
         self.bot = Bot(bot_config or {}, self.messenger, dispatcher, self.database)
         self.user_id = user_id
         self._ids = itertools.count(1)
@@ -122,6 +125,54 @@ class BotHarness:
                 f"apology instead"
             ) from error
         return [t for _, t in self.messenger.sent[before:]]
+
+    def redeliver(self) -> TurnResult:
+        """Deliver the last message again, same id, as a platform retry does; asserts that
+        nothing happened: no reply, no handler, state and arguments unchanged."""
+        if self.last is None:
+            raise AssertionError("redeliver(): nothing was said yet")
+        message = self.last.message
+        state, arguments = self.user_state(message.user_id), self._arguments(message.user_id)
+        before = len(self.messenger.sent)
+        result = self.bot.handle(message)
+        got = [t for _, t in self.messenger.sent[before:]]
+        problems = []
+        if not result.duplicate:
+            problems.append("it was handled again")
+        if got:
+            problems.append(f"it was answered {got}")
+        if self.user_state(message.user_id) != state:
+            problems.append(f"the state changed to {self.user_state(message.user_id)!r}")
+        if self._arguments(message.user_id) != arguments:
+            problems.append("the arguments changed")
+        if problems:
+            raise AssertionError(
+                f"redelivering message {message.message_id!r} ({message.text!r}): "
+                + "; ".join(problems)
+            )
+        return result
+
+    def say_concurrently(
+        self, texts: list[str], *, user_id: str | None = None, copies: int = 1
+    ) -> list[TurnResult]:
+        """Deliver ``texts`` from one thread each, all at once (each ``copies`` times with the
+        same id: a redelivery racing the original); asserts each was handled exactly once,
+        the user's turns never interleaved and the replies came in commit order."""
+        from .transcripts.concurrency import deliver_concurrently
+
+        uid = self.user_id if user_id is None else user_id
+        messages = [
+            Message(user_id=uid, text=text, message_id=f"harness-{next(self._ids)}")
+            for text in texts
+        ]
+        return deliver_concurrently(self, [m for m in messages for _ in range(copies)])
+
+    def user_state(self, user_id: str) -> str | None:
+        user = self.user(user_id)
+        return None if user is None else user.state
+
+    def _arguments(self, user_id: str) -> dict[str, Any]:
+        return self.database.get_arguments(user_id)
 
     def user(self, user_id: str | None = None) -> Any:
         return self.database.get_user(self.user_id if user_id is None else user_id)

@@ -47,10 +47,18 @@ def terminal_bot(config_path: str) -> Any:
 def run_chat(args: argparse.Namespace) -> int:
     bot = terminal_bot(args.config)
     interactive = sys.stdin.isatty()
+    recorder = None
+    if getattr(args, "record", None):
+        from ..transcripts.record import Recorder
+
+        recorder = Recorder(args.record, args.config, args.user)
     try:
         for text in _lines(interactive):
             if text:
-                bot.handle(_message(bot.messenger, args.user, text))
+                result = bot.handle(_message(bot.messenger, args.user, text))
+                if recorder is not None:
+                    user = bot.database.get_user(args.user)
+                    recorder.add(result.message, result, None if user is None else user.state)
                 sys.stdout.flush()
     except KeyboardInterrupt:
         pass
@@ -58,6 +66,9 @@ def run_chat(args: argparse.Namespace) -> int:
         if interactive:
             print()
         bot.database.dispose()
+        if recorder is not None:
+            recorder.write()
+            print(f"recorded {len(recorder.steps)} steps in {args.record}", file=sys.stderr)
     return 0
 
 

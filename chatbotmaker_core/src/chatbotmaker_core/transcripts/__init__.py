@@ -1,0 +1,25 @@
+"""Conversation tests (DESIGN §12): ``*.chat.yaml`` transcripts, their runner, the readable
+diff of a failure, coverage against the graph, and recording a chat as a transcript."""
+
+from __future__ import annotations
+
+from .coverage import Coverage
+from .diff import StepFailure
+from .model import SUFFIX, ExpectedReply, Option, Step, Transcript, TranscriptError, load_transcript
+from .runner import BotFactory, Runner, TranscriptResult, find_config
+
+__all__ = [
+    "SUFFIX",
+    "BotFactory",
+    "Coverage",
+    "ExpectedReply",
+    "Option",
+    "Runner",
+    "Step",
+    "StepFailure",
+    "Transcript",
+    "TranscriptError",
+    "TranscriptResult",
+    "find_config",
+    "load_transcript",
+]
