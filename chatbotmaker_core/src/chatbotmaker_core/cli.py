@@ -26,7 +26,7 @@ from .commands.options import (
 )
 from .commands.queue import UsageError, run_jobs, run_worker
 from .commands.serve import run_serve
-from .config import COMPONENTS, DEFAULT_CONFIG, build_bot
+from .config import COMPONENTS, DEFAULT_CONFIG
 from .errors import ChatbotmakerError
 from .plugins import get_plugin_manager
 
@@ -200,6 +200,8 @@ def run_plugins(args: argparse.Namespace) -> int:
 
 
 def run_init_db(args: argparse.Namespace) -> int:
+    from .bot import build_bot  # SQLAlchemy: imported when a command makes a bot
+
     bot = build_bot(args.config)  # creating the Database creates our tables
     created = bot.queue.apply_schema() if bot.queue is not None else False
     print(f"{bot.database.url}: tables ready" + (" (queue schema applied)" if created else ""))

@@ -1,4 +1,4 @@
-"""Classifying Send API failures: what the core outbox may retry and what it must not.
+"""Classifying Send API failures: what core delivery may retry and what it must not.
 
 Graph reports failures as ``{"error": {"message", "type", "code", "error_subcode",
 "fbtrace_id"}}``. The code decides, not the HTTP status alone: a rate limit (613) is a 400 that
@@ -141,7 +141,7 @@ def error_from_response(
         error_type=error_type,
     )
     if transient:
-        log.info("%s (transient; the outbox may retry)", message)
+        log.info("%s (transient; delivery may retry)", message)
     elif code in ALERT_CODES:
         log.error("%s; the page access token is invalid or expired: replace it", message)
     else:
