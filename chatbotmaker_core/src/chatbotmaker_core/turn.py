@@ -4,6 +4,8 @@ The turn claims the message id, locks (or creates) the user row, runs the handle
 seed's order and commits. Its replies go to the bot's :class:`ReplySink`, chosen once: in
 inline mode they wait in :attr:`Turn.replies` and are delivered after the commit; in queued
 mode they are staged as a delivery job inside the transaction (a transactional outbox).
+
+Internal module: ``Bot.handle`` runs turns; handlers see them only through ``user``.
 """
 
 from __future__ import annotations

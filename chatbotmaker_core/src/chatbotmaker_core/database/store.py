@@ -9,6 +9,8 @@ statements (compiled once, cached by SQLAlchemy) keeps a turn's cost close to ra
   statements something watches (echo, listeners);
 - :class:`UpsertStore` on SQLite and PostgreSQL through another driver: ``ON CONFLICT``;
 - :class:`PortableStore` on any other dialect: savepoints and update-then-insert.
+
+Internal module: reached as ``Database.store``, not exported from the package top.
 """
 
 from __future__ import annotations
