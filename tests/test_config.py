@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from chatbotmaker_core import Bot, ConfigError, UnknownPluginError
-from chatbotmaker_core.config import check_config, load_config
+from chatbotmaker_core.config import load_config
+from chatbotmaker_core.config_check import check_config
 from chatbotmaker_dev import DevMessenger
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -12,6 +12,9 @@ import pytest
 from sqlalchemy import event, exc, select
 
 from chatbotmaker_core import Bot, Database, Dispatcher, Message, NullMessenger
+from chatbotmaker_core.database.driver import DriverStore
+from chatbotmaker_core.database.statements import build_statements
+from chatbotmaker_core.database.store import PortableStore, UpsertStore
 
 VALUES = [0, 7, -2.5, "text", "", None, True, [1, "a", None], {"k": [1, {"n": None}]}]
 
@@ -40,8 +43,11 @@ def second_url(db_url, request, tmp_path):
     return url
 
 
-def run_conversation(url, watch):
+def run_conversation(url, watch, store=None):
     database = Database({"sqlalchemy.url": url})
+    if store is not None:  # the implementation another dialect or driver would get
+        statements = build_statements(database.models, store[1])
+        database.store = store[0](statements)
     seen = []
     if watch:
 
@@ -50,7 +56,8 @@ def run_conversation(url, watch):
             seen.append(statement)
 
     bot = Bot({}, NullMessenger(), Dispatcher(RULES), database)
-    assert database.store._driver is not None  # pysqlite, psycopg: prebuilt statements
+    if store is None:
+        assert isinstance(database.store, DriverStore)  # pysqlite, psycopg: prebuilt statements
     results = [
         bot.handle(Message(user_id=user, text="hi", message_id=mid))
         for user, mid in [("a", "1"), ("b", "2"), ("a", "3"), ("a", "3"), ("a", "4")]
@@ -81,6 +88,18 @@ def test_driver_path_and_watched_path_leave_the_same_rows(db_url, second_url):
     assert any(s.startswith("INSERT INTO chatbotmaker_handled_messages") for s in seen)
     assert any(s.startswith("SELECT users.id, users.state") for s in seen)
     assert any(s.startswith("UPDATE users SET state") for s in seen)
+
+
+@pytest.mark.parametrize(
+    "store", [(UpsertStore, None), (PortableStore, "other")], ids=["upsert", "portable"]
+)
+def test_every_store_leaves_the_same_rows(db_url, second_url, store):
+    """The store of another driver (``ON CONFLICT`` through Connection.execute) or of another
+    dialect (savepoints, update-then-insert) does what the driver's store does."""
+    dialect = store[1] or ("sqlite" if db_url.startswith("sqlite") else "postgresql")
+    fast, _ = run_conversation(db_url, watch=False)
+    other, _ = run_conversation(second_url, watch=False, store=(store[0], dialect))
+    assert other == fast
 
 
 @pytest.mark.parametrize("watch", [False, True])

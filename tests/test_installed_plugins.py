@@ -173,7 +173,10 @@ def json_lines(text: str) -> list[dict[str, str]]:
             "chatbotmaker-core",
             "chatbotmaker_core",
             # No entry point of the group: the core's components are built in.
-            {"console_scripts": {"chatbotmaker": "chatbotmaker_core.cli:main"}},
+            {
+                "console_scripts": {"chatbotmaker": "chatbotmaker_core.cli:main"},
+                "pytest11": {"chatbotmaker": "chatbotmaker_core.pytest_plugin"},
+            },
         ),
         (
             "chatbotmaker-dev",

@@ -23,7 +23,7 @@ class Base(DeclarativeBase):
     """One declarative base for every test's database: the ORM classes are built once."""
 
 
-#: fast retries: the outbox's backoff is what these tests would otherwise wait on
+#: fast retries: delivery's backoff is what these tests would otherwise wait on
 FAST_RETRIES = {"send_backoff": 0.01, "send_max_backoff": 0.05, "send_deadline": 5.0}
 
 

@@ -332,3 +332,13 @@ def test_a_pool_manager_of_your_own_is_used(make_bot, graph):
     bot.messenger.send("u1", "through my proxy")
 
     assert graph.texts() == ["through my proxy"]
+
+
+def test_a_permanent_failure_is_logged_once_where_delivery_gives_up(bot, graph, caplog):
+    graph.fail(400, sample("send_api_error_100_no_user"))
+    with caplog.at_level(logging.DEBUG):
+        say(bot, "hello")
+    lines = [r for r in caplog.records if "fbtrace_id AbCdEfGh" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0].levelno == logging.ERROR
+    assert lines[0].getMessage().startswith("could not deliver 1 reply to user u1: ")

@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .config import build_parts
 from .database import Database
+from .delivery import RetryPolicy, deliver, turn_deadline
 from .dispatcher import Dispatcher
 from .errors import ConfigError, UnknownStateError, did_you_mean
 from .message import Message, Reply
 from .messenger import Messenger
-from .outbox import RetryPolicy, deliver, turn_deadline
 from .ranges import Range
-from .turn import HandlerFailed, Turn
+from .turn import DeliverAfterCommit, HandlerFailed, ReplySink, Turn
 
 if TYPE_CHECKING:
     from .plugins import PluginManager
@@ -102,17 +103,23 @@ class Bot:
         except UnknownStateError as error:
             raise ConfigError(f"[bot] initial_state: {error}") from None
         self.queue: Queue | None = None
+        self._sink: ReplySink = DeliverAfterCommit()
         if self.mode == "queued":
             if database.engine.dialect.name != "postgresql":
                 raise ConfigError(
                     f"[bot] mode = 'queued' needs PostgreSQL, but the database is "
                     f"{database.engine.dialect.name}; use mode = 'inline' or a postgresql URL"
                 )
-            from .queued import Queue
+            from .queued import Queue  # procrastinate: imported in queued mode only
 
             self.queue = Queue(
-                self, max_attempts=options["job_attempts"], retry_wait=options["job_retry_wait"]
+                database,
+                self.handle,
+                self.deliver,
+                max_attempts=options["job_attempts"],
+                retry_wait=options["job_retry_wait"],
             )
+            self._sink = self.queue
 
     @classmethod
     def from_config(
@@ -122,9 +129,7 @@ class Bot:
 
         Components are found by name among installed plugins, or in ``plugins`` if given.
         """
-        from .config import build_bot
-
-        return build_bot(source, plugins)
+        return cls(*build_parts(source, plugins))
 
     def receive(self, message: Message) -> TurnResult | None:
         """What a webhook calls for each event: handle it now (``inline``), or enqueue it
@@ -152,7 +157,14 @@ class Bot:
         """The messenger's ``turn_started`` (not for a redelivered id), one atomic turn, then
         its replies in order."""
         result = TurnResult(message)
-        turn = Turn(self, message)
+        turn = Turn(
+            message,
+            database=self.database,
+            dispatcher=self.dispatcher,
+            messenger=self.messenger,
+            initial_state=self.initial_state,
+            sink=self._sink,
+        )
         try:
             result.duplicate = not turn.run()
         except HandlerFailed as failure:
@@ -165,35 +177,30 @@ class Bot:
             result.error = failure.error
             if self.error_message:
                 result.replies = [Reply(self.error_message)]
-            staged = self._mark_handled(message, result.replies)
+            turn.settle_failed(result.replies)
         else:
             result.handled = not result.duplicate
             result.replies = turn.replies
-            staged = turn.staged
         if result.duplicate:
             log.info("message %s of user %s already handled", message.message_id, message.user_id)
-        elif result.replies and not staged:
-            result.sent = deliver(
-                self.messenger, self.database, message.user_id, result.replies, self.retry_policy
-            )
+        elif result.replies and not turn.staged:
+            result.sent = self.deliver(message.user_id, result.replies)
         return result
 
-    def _mark_handled(self, message: Message, replies: list[Reply]) -> bool:
-        """Record a failed message's id so a redelivery does not fail (and apologise) again.
+    def deliver(self, platform_id: str, replies: list[Reply]) -> int:
+        """Send ``replies`` to ``platform_id`` in order, retrying within ``[bot] send_*``;
+        returns how many were sent (a failure is logged and recorded, never raised)."""
+        return deliver(self.messenger, self.database, platform_id, replies, self.retry_policy)
 
-        In queued mode the apology is deferred in the same transaction, behind the user's
-        earlier replies; returns True when it was.
-        """
-        if message.message_id is None and self.queue is None:
-            return False
-        with self.database.engine.begin() as conn:
-            claimed = message.message_id is None or self.database.store.claim_message(
-                conn, message.message_id
-            )
-            if self.queue is not None and replies and claimed:
-                self.queue.stage_replies(conn, message.user_id, replies)
-                return True
-        return False
+
+def build_bot(
+    source: str | Path | Mapping[str, Any],
+    plugins: PluginManager | None = None,
+    *,
+    messenger: Messenger | None = None,
+) -> Bot:
+    """The bot a config describes; ``messenger``, if given, replaces its ``[messenger]``."""
+    return Bot(*build_parts(source, plugins, messenger=messenger))
 
 
 def _bot_options(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,14 +27,24 @@ from .commands.plugins import add_plugin_commands, run_plugins, wants_plugin_com
 from .commands.queue import UsageError, run_jobs, run_worker
 from .commands.serve import run_serve
 from .commands.test import run_test
-from .config import COMPONENTS, DEFAULT_CONFIG, build_bot
+from .config import COMPONENTS, DEFAULT_CONFIG
 from .errors import ChatbotmakerError
 
 log = logging.getLogger(__name__)
 
 
 #: the commands of chatbotmaker-core; plugins add theirs (``register_commands``)
-BUILTIN_COMMANDS = {"chat", "check", "graph", "plugins", "worker", "jobs", "init-db", "serve"}
+BUILTIN_COMMANDS = {
+    "chat",
+    "check",
+    "graph",
+    "plugins",
+    "test",
+    "worker",
+    "jobs",
+    "init-db",
+    "serve",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,6 +219,8 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_init_db(args: argparse.Namespace) -> int:
+    from .bot import build_bot  # SQLAlchemy: imported when a command makes a bot
+
     bot = build_bot(args.config)  # creating the Database creates our tables
     created = bot.queue.apply_schema() if bot.queue is not None else False
     print(f"{bot.database.url}: tables ready" + (" (queue schema applied)" if created else ""))

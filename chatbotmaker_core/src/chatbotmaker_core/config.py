@@ -1,7 +1,7 @@
 """Reading ``chatbotmaker.toml``: environment interpolation and building the components.
 
-Every problem is reported with the table and key at fault; :func:`check_config` collects all of
-them instead of stopping at the first, for ``chatbotmaker check``.
+Every problem is reported with the table and key at fault; ``config_check.check_config``
+collects all of them instead of stopping at the first, for ``chatbotmaker check``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from .errors import ChatbotmakerError, ConfigError, did_you_mean, suggest
 from .hookspecs import COMPONENT_KINDS
@@ -26,9 +26,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:
     import tomli as tomllib
-
-if TYPE_CHECKING:
-    from .bot import Bot
 
 log = logging.getLogger(__name__)
 
@@ -204,15 +201,24 @@ def unknown_options(factory: Any, table: str, name: str, options: Mapping[str, A
     ]
 
 
-def build_bot(
+class BotParts(NamedTuple):
+    """What ``Bot(...)`` takes, in its order: ``Bot(*build_parts(...))`` (``bot.build_bot``)."""
+
+    config: dict[str, Any]
+    messenger: Any
+    dispatcher: Any
+    database: Any
+
+
+def build_parts(
     source: str | Path | Mapping[str, Any],
     plugins: PluginManager | None = None,
     *,
     messenger: Any = None,
-) -> Bot:
-    """The bot a config describes; ``messenger``, if given, replaces its ``[messenger]``."""
-    from .bot import Bot
-
+) -> BotParts:
+    """The parts of the bot a config describes; ``messenger``, if given, replaces its
+    ``[messenger]``. The ``Bot`` is made by :func:`chatbotmaker_core.bot.build_bot`: this
+    module comes before the bot in the import graph."""
     config = load_config(source)
     unknown = unknown_tables(config)
     if unknown:
@@ -223,7 +229,7 @@ def build_bot(
         else build_component(config, table, plugins)
         for table in COMPONENTS
     }
-    return Bot(
+    return BotParts(
         config.get("bot", {}), components["messenger"], components["rules"], components["database"]
     )
 
@@ -249,19 +255,6 @@ def unknown_tables(config: Mapping[str, Any]) -> list[str]:
                 f"belongs in a table ({', '.join(TABLES)}); move it under its [table] header"
             )
     return problems
-
-
-def check_config(
-    source: str | Path | Mapping[str, Any], plugins: PluginManager | None = None
-) -> list[str]:
-    """Every error in a config, as messages; empty when the bot can start.
-
-    It never creates or changes a database; see :func:`config_check.check` for the warnings
-    and notes too.
-    """
-    from .config_check import check
-
-    return check(source, plugins).errors
 
 
 def import_object(source: str, where: str) -> tuple[Any, Any]:

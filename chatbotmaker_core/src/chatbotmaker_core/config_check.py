@@ -160,3 +160,13 @@ def _worker(config: Mapping[str, Any], report: CheckReport) -> None:
         WorkerSettings.from_table(table)
     except ConfigError as error:
         report.errors.extend(error.problems)
+
+
+def check_config(
+    source: str | Path | Mapping[str, Any], plugins: PluginManager | None = None
+) -> list[str]:
+    """Every error in a config, as messages; empty when the bot can start.
+
+    It never creates or changes a database; see :func:`check` for the warnings and notes too.
+    """
+    return check(source, plugins).errors

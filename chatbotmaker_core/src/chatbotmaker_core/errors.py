@@ -69,7 +69,7 @@ class UnknownStateError(ChatbotmakerError, LookupError):
 class DeliveryError(ChatbotmakerError):
     """A messenger could not deliver a message.
 
-    Messengers raise it from ``send``; ``transient`` tells the outbox whether trying again may
+    Messengers raise it from ``send``; ``transient`` tells delivery whether trying again may
     help (rate limit, 5xx, connection error) and ``retry_after`` how long the platform asked us
     to wait, in seconds.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .message import Reply
@@ -36,6 +37,21 @@ class Messenger:
         Messengers that support them override this; the default sends them as plain text.
         """
         return self.send(user_id, reply.as_plain_text())
+
+    def render(self, user_id: str, reply: Reply) -> Sequence[Any]:
+        """The platform payloads ``reply`` becomes, sent in order by :meth:`send_payload`.
+
+        Delivery retries each payload on its own, so a reply split into several messages
+        resumes at the one that failed. The default is the reply itself, one payload.
+        """
+        return (reply,)
+
+    def send_payload(self, user_id: str, payload: Any) -> Any:
+        """Send one payload of :meth:`render`; the default sends it with :meth:`send_reply`.
+
+        Raises :class:`~chatbotmaker_core.DeliveryError` like ``send``.
+        """
+        return self.send_reply(user_id, payload)
 
     def turn_started(self, user_id: str) -> None:
         """Called once before a message's handlers run: the seen mark and typing indicator.

@@ -1,15 +1,19 @@
 """One incoming message handled as one database transaction.
 
 The turn claims the message id, locks (or creates) the user row, runs the handlers in the
-seed's order and commits; replies wait in :attr:`Turn.replies` until after the commit.
+seed's order and commits. Its replies go to the bot's :class:`ReplySink`, chosen once: in
+inline mode they wait in :attr:`Turn.replies` and are delivered after the commit; in queued
+mode they are staged as a delivery job inside the transaction (a transactional outbox).
+
+Internal module: ``Bot.handle`` runs turns; handlers see them only through ``user``.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import exc
+from sqlalchemy import Connection, exc
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -18,7 +22,8 @@ from .message import Message, Reply
 from .messenger import Messenger
 
 if TYPE_CHECKING:
-    from .bot import Bot
+    from .database import Database
+    from .dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -51,35 +56,76 @@ class HandlerFailed(Exception):
         self.state = state
 
 
-class Turn:
-    """The transaction, argument cache and outbox of one message."""
+class ReplySink(Protocol):
+    """Where a turn's replies go inside its transaction.
 
-    def __init__(self, bot: Bot, message: Message) -> None:
-        self.bot = bot
+    ``stages`` is False for inline mode (:class:`DeliverAfterCommit`: nothing happens in the
+    transaction, the bot delivers once it commits) and True for the queue, whose
+    :meth:`stage` defers the delivery on the turn's own connection.
+    """
+
+    stages: bool
+
+    def stage(self, conn: Connection, platform_id: str, replies: list[Reply]) -> None: ...
+
+
+class DeliverAfterCommit:
+    """Inline mode's sink: nothing is staged; the bot delivers the replies after the commit."""
+
+    stages = False
+
+    def stage(self, conn: Connection, platform_id: str, replies: list[Reply]) -> None:
+        return None
+
+
+class Turn:
+    """The transaction, argument cache and reply list of one message.
+
+    It holds what it uses and what ``user`` exposes to handlers (``user.messenger``,
+    ``user.dispatcher``, ``user.database``), not the bot.
+    """
+
+    def __init__(
+        self,
+        message: Message,
+        *,
+        database: Database,
+        dispatcher: Dispatcher,
+        messenger: Messenger,
+        initial_state: str,
+        sink: ReplySink,
+    ) -> None:
         self.message = message
+        self.database = database
+        self.dispatcher = dispatcher
+        self.messenger = messenger
+        self.initial_state = initial_state
+        self.sink = sink
+        self.store = database.store
         self.replies: list[Reply] = []
         self.state: str | None = None  # the state the user was in when the turn began
         self.is_new_user = False
         self.removed_state: str | None = None  # a stored state the rules no longer have
-        self.staged = False  # replies handed to the queue inside the transaction
+        self.staged = False  # replies handed to the sink inside the transaction
         self._conn: Any = None
-        self._user_id: int | None = None
+        self._user_key: int | None = None
         self._arguments: dict[str, tuple[bool, Any]] = {}
 
-    def queue(self, reply: Reply) -> None:
+    def add_reply(self, reply: Reply) -> None:
+        """Append ``reply`` to the turn's replies (sent, in order, once the turn commits)."""
         self.replies.append(reply)
 
     def get_argument(self, name: str, default: Any = None) -> Any:
         cached = self._arguments.get(name)
         if cached is None:
-            cached = self.bot.database.store.get_argument(self._conn, self._user_id, name)
+            cached = self.store.get_argument(self._conn, self._user_key, name)  # type: ignore[arg-type]
             self._arguments[name] = cached
         found, value = cached
         return value if found else default
 
     def store_argument(self, name: str, value: Any) -> None:
         check_argument(name, value)
-        self.bot.database.store.store_argument(self._conn, self._user_id, name, value)
+        self.store.store_argument(self._conn, self._user_key, name, value)  # type: ignore[arg-type]
         self._arguments[name] = (True, value)
 
     def run(self) -> bool:
@@ -89,24 +135,20 @@ class Turn:
 
         Raises :class:`HandlerFailed` when a handler raised; the transaction is rolled back.
         """
-        database = self.bot.database
-        store = database.store
+        store = self.store
         message = self.message
-        with database.engine.connect() as conn:
+        with self.database.engine.connect() as conn:
             if self._handled_before(conn):
                 return False
-            self.bot.messenger.turn_started(message.user_id)
+            self.messenger.turn_started(message.user_id)
             with conn.begin():
-                if message.message_id is not None and not store.claim_message(
-                    conn, message.message_id
-                ):
+                if not self._claim(conn):
                     return False
-                row, self.is_new_user = store.lock_user(
-                    conn, message.user_id, self.bot.initial_state
-                )
-                self._conn, self._user_id, self.state = conn, row.id, self._current_state(row.state)
+                row, self.is_new_user = store.lock_user(conn, message.user_id, self.initial_state)
+                self._conn, self._user_key = conn, row.id
+                self.state = self._current_state(row.state)
                 try:
-                    with database.turn_session(conn) as session:
+                    with self.database.turn_session(conn) as session:
                         user = self._attach_user(session, self.state)
                         self._run_handlers(user)
                         session.flush()
@@ -118,11 +160,33 @@ class Turn:
                     self._conn = None
                 if user.state != row.state:
                     store.set_state(conn, row.id, user.state)
-                if self.replies and self.bot.queue is not None:
-                    # Queued mode: the delivery job commits with the turn (a transactional outbox).
-                    self.bot.queue.stage_replies(conn, message.user_id, self.replies)
-                    self.staged = True
+                self._stage(conn, self.replies)
             return True
+
+    def settle_failed(self, replies: list[Reply]) -> None:
+        """After :class:`HandlerFailed`: record the message id, so a redelivery does not fail
+        (and apologise) again, and stage ``replies`` (the apology) when the sink stages.
+
+        Nothing of the failed turn is kept; this is a transaction of its own.
+        """
+        if self.message.message_id is None and not self.sink.stages:
+            return
+        with self.database.engine.begin() as conn:
+            if self._claim(conn):
+                self._stage(conn, replies)
+
+    # -- claim and stage: the only two writes besides the handlers' -------------------------
+
+    def _claim(self, conn: Connection) -> bool:
+        """Record the message id as handled in this transaction; False for a redelivery."""
+        message_id = self.message.message_id
+        return message_id is None or self.store.claim_message(conn, message_id)
+
+    def _stage(self, conn: Connection, replies: list[Reply]) -> None:
+        """Hand ``replies`` to a staging sink in this transaction (they commit together)."""
+        if replies and self.sink.stages:
+            self.sink.stage(conn, self.message.user_id, replies)
+            self.staged = True
 
     def _handled_before(self, conn: Any) -> bool:
         """Whether a redelivered message's id is recorded already, looked up before the
@@ -133,13 +197,13 @@ class Turn:
         Skipped when the messenger makes no sender action: the claim alone suffices then.
         """
         message_id = self.message.message_id
-        if message_id is None or not makes_sender_actions(self.bot.messenger):
+        if message_id is None or not makes_sender_actions(self.messenger):
             return False
-        return self.bot.database.store.is_handled(conn, message_id)
+        return self.store.is_handled(conn, message_id)
 
     def _current_state(self, stored: str) -> str:
         """``stored``, or the initial state when the rules no longer have ``stored``."""
-        if self.bot.dispatcher.has_state(stored):
+        if self.dispatcher.has_state(stored):
             return stored
         self.removed_state = stored
         log.warning(
@@ -147,18 +211,18 @@ class Turn:
             "moved to the initial state %r",
             self.message.user_id,
             stored,
-            self.bot.initial_state,
+            self.initial_state,
         )
-        return self.bot.initial_state
+        return self.initial_state
 
     def _attach_user(self, session: Any, state: str) -> Any:
         """The ORM user in ``state``, made persistent in ``session`` without another SELECT."""
-        mapper = self.bot.database.user_class.__mapper__
+        mapper = self.database.user_class.__mapper__
         # A no-op once relationships added by the application are set up; unlike
         # configure_mappers() it does not gather every registry of the process first.
         mapper.registry.configure(cascade=True)
         user = mapper.class_manager.new_instance()
-        set_committed_value(user, "id", self._user_id)
+        set_committed_value(user, "id", self._user_key)
         set_committed_value(user, "fb_id", self.message.user_id)
         set_committed_value(user, "state", state)
         make_transient_to_detached(user)
@@ -167,7 +231,7 @@ class Turn:
         return user
 
     def _run_handlers(self, user: Any) -> None:
-        dispatcher = self.bot.dispatcher
+        dispatcher = self.dispatcher
         if self.is_new_user or self.removed_state is not None:
             dispatcher.execute_pre_func(user)  # entering the initial state
         dispatcher.execute_func(user, self.message.text)

@@ -2,7 +2,8 @@
 
 The ORM class itself is built per declarative base in :mod:`.database.models`; this mixin holds
 the behaviour. During a turn ``user._turn`` points at the running :class:`~.turn.Turn`, which
-owns the transaction, the argument cache and the outbox.
+owns the transaction, the argument cache and the reply list, and holds the messenger,
+dispatcher and database the user exposes.
 """
 
 from __future__ import annotations
@@ -41,15 +42,15 @@ class UserMixin:
 
     @property
     def messenger(self) -> Messenger:
-        return self.turn.bot.messenger
+        return self.turn.messenger
 
     @property
     def dispatcher(self) -> Dispatcher:
-        return self.turn.bot.dispatcher
+        return self.turn.dispatcher
 
     @property
     def database(self) -> Database:
-        return self.turn.bot.database
+        return self.turn.database
 
     @property
     def message(self) -> Message:
@@ -58,17 +59,17 @@ class UserMixin:
 
     def send_message(self, text: str) -> None:
         """Queue ``text``; it is sent, in order, once the turn commits."""
-        self.turn.queue(Reply(str(text)))
+        self.turn.add_reply(Reply(str(text)))
 
     def send_quick_replies(self, text: str, options: Iterable[str | QuickReply]) -> None:
         """Queue ``text`` with suggested answers; plain text on messengers without them."""
         replies = tuple(o if isinstance(o, QuickReply) else QuickReply(str(o)) for o in options)
-        self.turn.queue(Reply(str(text), quick_replies=replies))
+        self.turn.add_reply(Reply(str(text), quick_replies=replies))
 
     def send_buttons(self, text: str, buttons: Iterable[str | Button]) -> None:
         """Queue ``text`` with postback buttons; plain text on messengers without them."""
         items = tuple(b if isinstance(b, Button) else Button(str(b)) for b in buttons)
-        self.turn.queue(Reply(str(text), buttons=items))
+        self.turn.add_reply(Reply(str(text), buttons=items))
 
     def change_state(self, name: str) -> None:
         """Leave the current state (its ``post_func``) and enter ``name`` (its ``pre_func``).

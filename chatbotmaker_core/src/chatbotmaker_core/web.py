@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, jsonify
 from sqlalchemy import text
 
-from .outbox import time_left, turn_deadline
+from .delivery import time_left, turn_deadline
 from .storable import describe, is_permanent
 
 if TYPE_CHECKING:

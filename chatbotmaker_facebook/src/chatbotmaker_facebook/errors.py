@@ -1,4 +1,4 @@
-"""Classifying Send API failures: what the core outbox may retry and what it must not.
+"""Classifying Send API failures: what core delivery may retry and what it must not.
 
 Graph reports failures as ``{"error": {"message", "type", "code", "error_subcode",
 "fbtrace_id"}}``. The code decides, not the HTTP status alone: a rate limit (613) is a 400 that
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import logging
 import math
 import time
 from collections.abc import Mapping
@@ -19,8 +18,6 @@ from chatbotmaker_core import DeliveryError
 
 from .redact import Secret, scrub
 
-log = logging.getLogger("chatbotmaker_facebook.send_api")
-
 #: temporary errors (1 unknown, 2 service), rate limits (4 app, 17 user, 32 page, 613 custom)
 #: and 1200 (temporary send failure): trying again later may succeed.
 TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 613, 1200})
@@ -28,7 +25,7 @@ TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 613, 1200})
 #: invalid token (190), permissions (200), person unavailable (551), blocked or policy (230,
 #: 368, 10303). Any other code on a 4xx is permanent too; this set documents the known ones.
 PERMANENT_CODES = frozenset({10, 100, 190, 200, 230, 368, 551, 10303})
-#: permanent errors an operator must act on at once: logged at ERROR, not WARNING
+#: permanent errors an operator must act on at once: the error message says what to do
 ALERT_CODES = frozenset({190})
 
 #: longest Graph error message kept in exceptions and logs (a proxy may answer with a web page)
@@ -112,7 +109,9 @@ def is_transient(status: int, code: int | None) -> bool:
 def error_from_response(
     status: int, retry_after: str | None, body: str, secrets: tuple[Secret, ...] = ()
 ) -> GraphAPIError:
-    """The :class:`GraphAPIError` for a non-2xx Send API answer, logged with its details.
+    """The :class:`GraphAPIError` for a non-2xx Send API answer, with its details.
+
+    Not logged here: core delivery logs a retry, or the failure once where it gives up.
 
     ``secrets`` are masked in the message kept: an answer may quote the request back.
     """
@@ -130,6 +129,8 @@ def error_from_response(
     message = (
         f"Send API error HTTP {status}, code {code}, subcode {subcode}, fbtrace_id {trace}: {text}"
     )
+    if code in ALERT_CODES:
+        message += " (the page access token is invalid or expired: replace it)"
     error = GraphAPIError(
         message,
         transient=transient,
@@ -140,10 +141,4 @@ def error_from_response(
         status=status,
         error_type=error_type,
     )
-    if transient:
-        log.info("%s (transient; the outbox may retry)", message)
-    elif code in ALERT_CODES:
-        log.error("%s; the page access token is invalid or expired: replace it", message)
-    else:
-        log.warning("%s (permanent; not retried)", message)
     return error

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-import time
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import urllib3
@@ -27,9 +24,6 @@ log = logging.getLogger(__name__)
 
 #: what ``turn_started`` sends before a turn's handlers run: one Send API call at most
 TURN_ACTIONS = ("typing_on", "mark_seen", "none")
-#: how long a half-sent long reply is remembered for the outbox's retry of it, in seconds
-_RESUME_TTL = 600.0
-_RESUME_MAX = 1024
 
 
 class FacebookMessenger(Messenger):
@@ -79,10 +73,6 @@ class FacebookMessenger(Messenger):
             timeout=float(timeout),
             http=http,
         )
-        # A long reply is several requests; when one after the first fails transiently the
-        # outbox retries the whole reply, so remember how far it got (by reply identity).
-        self._resume: OrderedDict[int, tuple[Reply, str, int, float]] = OrderedDict()
-        self._lock = threading.Lock()
         #: what makes every webhook request fail although the messenger can be built (it may
         #: still send, and `chat` does not need it): `chatbotmaker check` reports them
         self.setup_problems: list[str] = _secret_problems(
@@ -117,51 +107,27 @@ class FacebookMessenger(Messenger):
         return self.send_reply(user_id, Reply(str(text)))
 
     def send_reply(self, user_id: str, reply: Reply) -> Any:
-        """Send a reply with its quick replies and buttons; the last Send API answer.
-
-        Raises :class:`~chatbotmaker_facebook.errors.GraphAPIError` (a ``DeliveryError``).
-        If the reply is sent again after a transient failure (the outbox's retry), the
-        messages that already went out are skipped, so the user gets none twice.
+        """Send a reply with its quick replies and buttons at once, without retrying; the last
+        Send API answer. Raises :class:`~chatbotmaker_facebook.errors.GraphAPIError` (a
+        ``DeliveryError``). A bot's replies go through :meth:`render` and
+        :meth:`send_payload` instead, which core delivery retries message by message.
         """
-        if not reply.text.strip() and not reply.quick_replies and not reply.buttons:
-            log.warning("not sending an empty message to user %s", user_id)
-            return None
-        messages = reply_messages(reply)
-        start = self._resume_point(user_id, reply)
         answer: Any = None
-        for index in range(start, len(messages)):
-            try:
-                answer = self.api.post(message_body(user_id, messages[index]))
-            except DeliveryError as error:
-                if error.transient and index > 0:
-                    self._remember(user_id, reply, index)
-                else:
-                    self._forget(reply)
-                raise
-        self._forget(reply)
+        for payload in self.render(user_id, reply):
+            answer = self.send_payload(user_id, payload)
         return answer
 
-    def _resume_point(self, user_id: str, reply: Reply) -> int:
-        with self._lock:
-            entry = self._resume.get(id(reply))
-            if entry is None:
-                return 0
-            kept, uid, index, at = entry
-            if kept is reply and uid == user_id and time.monotonic() - at < _RESUME_TTL:
-                return index
-            return 0
+    def render(self, user_id: str, reply: Reply) -> list[dict[str, Any]]:
+        """The Send API bodies of ``reply``: one per message, a long text split in several
+        (``payloads.py``); none for an empty reply, which the platform would refuse."""
+        if not reply.text.strip() and not reply.quick_replies and not reply.buttons:
+            log.warning("not sending an empty message to user %s", user_id)
+            return []
+        return [message_body(user_id, message) for message in reply_messages(reply)]
 
-    def _remember(self, user_id: str, reply: Reply, index: int) -> None:
-        with self._lock:
-            self._resume[id(reply)] = (reply, user_id, index, time.monotonic())
-            while len(self._resume) > _RESUME_MAX:
-                self._resume.popitem(last=False)
-
-    def _forget(self, reply: Reply) -> None:
-        with self._lock:
-            entry = self._resume.get(id(reply))
-            if entry is not None and entry[0] is reply:
-                del self._resume[id(reply)]
+    def send_payload(self, user_id: str, payload: Any) -> Any:
+        """POST one body of :meth:`render`; the Send API's answer."""
+        return self.api.post(payload)
 
     def sender_action(self, user_id: str, action: str) -> bool:
         """Best effort: a failed indicator is logged, never raised (it is cosmetic)."""

@@ -1,6 +1,6 @@
 """The Send API client: one HTTP request per call, failures turned into classified errors.
 
-Retrying is the core outbox's job (it owns the backoff policy and the failure table), so this
+Retrying is core delivery's job (it owns the backoff policy and the failure table), so this
 client makes exactly one attempt and says, through :class:`~.errors.GraphAPIError`, whether
 another may help. It never lets the token escape: the URL is scrubbed from the exception text
 and the exception is raised outside the ``except`` block, so it chains nothing.
@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urlsplit
 import urllib3
 from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError, TimeoutError
 
-from chatbotmaker_core.outbox import time_left
+from chatbotmaker_core.delivery import time_left
 
 from .errors import GraphAPIError, error_from_response
 from .redact import Secret, install_log_filter, scrub
@@ -143,7 +143,7 @@ class SendApi:
 
     def _attempt_timeout(self) -> urllib3.Timeout | None:
         """``timeout`` for connect and for read, cut to what is left of the turn's send
-        deadline (``chatbotmaker_core.outbox.time_left``) so no attempt outlives it; None
+        deadline (``chatbotmaker_core.delivery.time_left``) so no attempt outlives it; None
         once it has passed (no request is made then)."""
         left = time_left()
         if left is None or left >= self.timeout:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from flask import Blueprint, Request, Response, request
 from werkzeug.exceptions import HTTPException
@@ -28,8 +28,6 @@ from .signature import tokens_match, valid_signature
 if TYPE_CHECKING:
     from chatbotmaker_core import Bot
 
-    from .messenger import FacebookMessenger
-
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -37,6 +35,21 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 RECEIVED = "EVENT_RECEIVED"
 
 Verifier = Callable[[bytes, "str | None"], bool]
+
+
+@runtime_checkable
+class SignedWebhook(Protocol):
+    """What the webhook needs of a messenger (``FacebookMessenger`` is one): the webhook
+    depends on this, not on the messenger module, which imports the webhook to serve it."""
+
+    insecure_allow_unsigned: bool
+
+    @property
+    def has_app_secret(self) -> bool: ...
+
+    def verify_signature(self, body: bytes, header: str | None) -> bool: ...
+
+    def check_verify_token(self, token: str | None) -> bool: ...
 
 
 def _plain(text: str, status: int) -> Response:
@@ -127,7 +140,7 @@ def receive(
     return _plain(RECEIVED, 200)
 
 
-def make_blueprint(bot: Bot, messenger: FacebookMessenger) -> Blueprint:
+def make_blueprint(bot: Bot, messenger: SignedWebhook) -> Blueprint:
     """The blueprint ``create_app`` mounts at ``/webhook`` (``/webhook/`` works too)."""
     blueprint = Blueprint("facebook_webhook", __name__)
     verify = messenger.verify_signature if messenger.has_app_secret else None
@@ -156,12 +169,10 @@ def facebook_route(
 
     GET verifies the subscription with ``facebook_check_token``. POST behaves like the
     blueprint: the signature is checked with ``app_secret`` if given, else with the app secret
-    of ``bot.messenger`` when it is a :class:`FacebookMessenger` that has one; with neither,
-    the POST is refused (403) unless ``insecure_allow_unsigned`` (default: the messenger's
-    setting) is true.
+    of ``bot.messenger`` when it is a :class:`SignedWebhook` (a ``FacebookMessenger``) that has
+    one; with neither, the POST is refused (403) unless ``insecure_allow_unsigned`` (default:
+    the messenger's setting) is true.
     """
-    from .messenger import FacebookMessenger
-
     if request.method == "GET":
         return verify_subscription(request.args, lambda t: tokens_match(t, facebook_check_token))
     if request.method != "POST":
@@ -174,7 +185,7 @@ def facebook_route(
     if app_secret:
         secret = app_secret
         verify = lambda body, header: valid_signature(body, header, secret)  # noqa: E731
-    elif isinstance(messenger, FacebookMessenger):
+    elif isinstance(messenger, SignedWebhook):
         if messenger.has_app_secret:
             verify = messenger.verify_signature
         if insecure_allow_unsigned is None:

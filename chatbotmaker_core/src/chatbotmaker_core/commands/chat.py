@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..config import build_bot, build_component, component_options, load_config
+from ..config import build_component, component_options, load_config
 from ..errors import ChatbotmakerError, UnknownPluginError
 from ..message import Message
 from ..plugins import get_plugin_manager
@@ -24,6 +24,8 @@ NOT_UTF8 = "chat: line {number} is not valid UTF-8; ignored (the bot only receiv
 def terminal_bot(config_path: str) -> Any:
     """The bot of ``config_path``, inline, with a messenger that prints to the terminal: the
     config's own when it says it does (``prints_to_terminal``), else the ``dev`` messenger."""
+    from ..bot import build_bot  # SQLAlchemy: imported when a command makes a bot
+
     config = load_config(config_path)
     # The config's messenger is built (and so checked) but only used when it prints here;
     # building one never reaches its platform.

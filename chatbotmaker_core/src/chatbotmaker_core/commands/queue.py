@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from ..config import build_bot, load_config
+from ..config import load_config
 from ..errors import ChatbotmakerError
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class UsageError(ChatbotmakerError):
 
 
 def _queued_bot(config: str) -> Any:
+    from ..bot import build_bot  # SQLAlchemy: imported when a command makes a bot
+
     bot = build_bot(config)
     if bot.queue is None:
         bot.database.dispose()

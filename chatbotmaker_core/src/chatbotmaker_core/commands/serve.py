@@ -6,7 +6,6 @@ import argparse
 import errno
 import logging
 
-from ..config import build_bot
 from ..errors import ChatbotmakerError
 
 log = logging.getLogger(__name__)
@@ -20,6 +19,7 @@ def run_serve(args: argparse.Namespace) -> int:
     """
     import waitress.server
 
+    from ..bot import build_bot
     from ..web import MAX_BODY_BYTES, create_app
 
     bot = build_bot(args.config)

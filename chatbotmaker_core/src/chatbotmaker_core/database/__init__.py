@@ -8,10 +8,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Connection, engine_from_config, select, text
+from sqlalchemy import Connection, Engine, engine_from_config, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .driver import DriverStore, has_fast_path
 from .models import (
     Models,
     add_relationship,
@@ -22,7 +23,8 @@ from .models import (
 )
 from .sqlite import BUSY_TIMEOUT, configure_sqlite
 from .startup import check_base, connect_error, engine_error, parse_url, sqlite_folder_error
-from .store import Store
+from .statements import build_statements
+from .store import PortableStore, Store, UpsertStore
 
 __all__ = ["Database", "add_relationship", "create_argument_class", "create_user_class"]
 
@@ -91,7 +93,7 @@ class Database:
             self.engine.dispose()
             raise connect_error(url, error) from None
         self.session_maker = sessionmaker(bind=self.engine)
-        self.store = Store(self.engine, self.models)
+        self.store: Store = make_store(self.engine, self.models)
         self._session: ContextVar[Session | None] = ContextVar("chatbotmaker_session", default=None)
 
     def _create_tables(self) -> None:
@@ -173,6 +175,16 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or after fork)."""
         self.engine.dispose()
+
+
+def make_store(engine: Engine, models: Models) -> Store:
+    """The turn's store for ``engine``'s dialect and driver, chosen once (``store.py``)."""
+    statements = build_statements(models, engine.dialect.name)
+    if statements.upsert_claim is None:
+        return PortableStore(statements)
+    if has_fast_path(engine.dialect):
+        return DriverStore(statements, engine.dialect, watched=UpsertStore(statements))
+    return UpsertStore(statements)
 
 
 def busy_timeout_seconds(value: Any) -> float:

@@ -10,6 +10,8 @@ connection invalidated when the error says it is unusable, exactly as ``Connecti
 would. When anything watches the statements (``echo``, or a ``before_cursor_execute``,
 ``after_cursor_execute`` or ``handle_error`` listener), callers use ``Connection.execute``
 instead, so logging and instrumentation see every statement.
+
+Internal module: :class:`DriverStore` is picked by ``Database`` (``database/__init__.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from typing import Any
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, Executable
+
+from .statements import Statements
+from .store import Store, UserRow, now
 
 #: ``(dialect name, driver)`` pairs whose DBAPI connection has an ``execute`` shortcut
 FAST_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
@@ -111,3 +116,98 @@ def driver_error(conn: Connection, statement: str, params: Any, error: Exception
         connection_invalidated=disconnect,
         dialect=dialect,
     )
+
+
+class DriverStore:
+    """The turn's statements on pysqlite or psycopg, run on the driver's connection.
+
+    A connection whose statements something watches (echo, listeners) goes through
+    ``watched`` instead (an :class:`~.store.UpsertStore`), so logging and instrumentation
+    see every statement. Whether it is watched is decided once per ``Connection`` (a turn):
+    the last answer is kept with the connection it was for.
+    """
+
+    def __init__(self, statements: Statements, dialect: Dialect, watched: Store) -> None:
+        self.watched = watched
+        self._postgresql = dialect.name == "postgresql"
+
+        def prebuilt(statement: Executable | None) -> DriverStatement:
+            assert statement is not None
+            return DriverStatement(statement, dialect)  # type: ignore[arg-type]
+
+        self._claim = prebuilt(statements.upsert_claim)
+        self._is_handled = prebuilt(statements.is_handled)
+        self._lock_user = prebuilt(statements.lock_user)
+        self._insert_user = prebuilt(statements.upsert_user)
+        self._get_argument = prebuilt(statements.get_argument)
+        self._upsert_argument = prebuilt(statements.upsert_argument)
+        self._set_state = prebuilt(statements.set_state)
+        value_type = statements.get_argument.selected_columns[0].type  # type: ignore[attr-defined]
+        self._decode_value = value_type.dialect_impl(dialect).result_processor(dialect, None)
+        self._last: tuple[Connection | None, bool] = (None, True)
+
+    def _driver(self, conn: Connection) -> Any:
+        """The DBAPI connection to run prebuilt statements on, or None when watched."""
+        last_conn, watched = self._last
+        if last_conn is not conn:
+            watched = statements_watched(conn)
+            self._last = (conn, watched)
+        return None if watched else conn.connection.dbapi_connection
+
+    def claim_message(self, conn: Connection, message_id: str) -> bool:
+        driver = self._driver(conn)
+        if driver is None:
+            return self.watched.claim_message(conn, message_id)
+        return self._claim.first(conn, driver, {"mid": message_id, "at": now()}) is not None
+
+    def is_handled(self, conn: Connection, message_id: str) -> bool:
+        driver = self._driver(conn)
+        if driver is None:
+            return self.watched.is_handled(conn, message_id)
+        params = {"mid": message_id}
+        if not self._postgresql or driver.autocommit:
+            return self._is_handled.first(conn, driver, params) is not None
+        driver.autocommit = True  # psycopg: client-side, no round trip
+        try:
+            return self._is_handled.first(conn, driver, params) is not None
+        finally:
+            driver.autocommit = False
+
+    def lock_user(
+        self, conn: Connection, platform_id: str, initial_state: str
+    ) -> tuple[UserRow, bool]:
+        driver = self._driver(conn)
+        if driver is None:
+            return self.watched.lock_user(conn, platform_id, initial_state)
+        params = {"platform_id": platform_id, "initial_state": initial_state}
+        row = self._lock_user.first(conn, driver, params)
+        if row is not None:
+            return UserRow(*row), False
+        inserted = self._insert_user.first(conn, driver, params)
+        if inserted is not None:  # our own new row: no other transaction can see it yet
+            return UserRow(*inserted), True
+        return UserRow(*self._lock_user.first(conn, driver, params)), False
+
+    def get_argument(self, conn: Connection, user_key: int, name: str) -> tuple[bool, Any]:
+        driver = self._driver(conn)
+        if driver is None:
+            return self.watched.get_argument(conn, user_key, name)
+        row = self._get_argument.first(conn, driver, {"uid": user_key, "key": name})
+        if row is None:
+            return False, None
+        decode = self._decode_value
+        return True, row[0] if decode is None else decode(row[0])
+
+    def store_argument(self, conn: Connection, user_key: int, name: str, value: Any) -> None:
+        driver = self._driver(conn)
+        if driver is None:
+            return self.watched.store_argument(conn, user_key, name, value)
+        self._upsert_argument.run(conn, driver, {"uid": user_key, "key": name, "val": value})
+        return None
+
+    def set_state(self, conn: Connection, user_key: int, state: str) -> None:
+        driver = self._driver(conn)
+        if driver is None:
+            return self.watched.set_state(conn, user_key, state)
+        self._set_state.run(conn, driver, {"uid": user_key, "new": state})
+        return None

@@ -91,7 +91,7 @@ def run_block(block: Block, user: Any, text: str | None, *, in_route: bool) -> N
         quick = tuple(QuickReply(t.render(context)) for t in block.quick_replies)
         buttons = tuple(Button(t.render(context)) for t in block.buttons)
         if quick or buttons:
-            user.turn.queue(Reply(texts[-1], quick_replies=quick, buttons=buttons))
+            user.turn.add_reply(Reply(texts[-1], quick_replies=quick, buttons=buttons))
         else:
             user.send_message(texts[-1])
     if block.go is not None:

@@ -8,21 +8,20 @@ connection, so the state change and the pending replies commit together.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, make_url, text
 
 from ..database import CONNECT_TIMEOUT
 from ..errors import ConfigError
-from ..message import Reply
-from ..outbox import deliver
+from ..message import Message, Reply
 from ..storable import UnstorableEvent, describe, is_permanent
 from .codec import message_from_job, message_to_job, replies_from_job, replies_to_job
 from .logs import hide_job_arguments
 
 if TYPE_CHECKING:
-    from ..bot import Bot
-    from ..message import Message
+    from ..database import Database
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +41,17 @@ def _procrastinate() -> Any:
     return procrastinate
 
 
-def conninfo(bot: Bot) -> str:
+#: what a worker runs for a turn job: ``Bot.handle``
+Handle = Callable[[Message], Any]
+#: what a worker runs for a delivery job: send ``replies`` to the platform user, in order
+Deliver = Callable[[str, list[Reply]], Any]
+
+
+def conninfo(database: Database) -> str:
     """The libpq connection string of the bot's database (procrastinate's own pool), with a
     connect timeout unless the URL sets one: libpq would otherwise wait for ever on a server
     caught restarting, and with it the pool."""
-    url = make_url(bot.database.engine.url).set(drivername="postgresql")
+    url = make_url(database.engine.url).set(drivername="postgresql")
     if "connect_timeout" not in url.query:
         url = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT)})
     return url.render_as_string(hide_password=False)
@@ -66,13 +71,30 @@ def _pool_without_check(**options: Any) -> Any:
 
 
 class Queue:
-    """The procrastinate app of one bot: its two tasks, deferring, and the worker."""
+    """The procrastinate app of one bot: its two tasks, deferring, and the worker.
 
-    def __init__(self, bot: Bot, *, max_attempts: int = 5, retry_wait: int = 2) -> None:
+    ``handle`` runs a turn job's message (``Bot.handle``); ``deliver`` sends a delivery job's
+    replies. As the bot's :class:`~chatbotmaker_core.turn.ReplySink` it stages a turn's
+    replies as a delivery job inside the turn's transaction.
+    """
+
+    stages = True
+
+    def __init__(
+        self,
+        database: Database,
+        handle: Handle,
+        deliver: Deliver,
+        *,
+        max_attempts: int = 5,
+        retry_wait: int = 2,
+    ) -> None:
         procrastinate = _procrastinate()
         hide_job_arguments()
-        self.bot = bot
-        dsn = conninfo(bot)
+        self.database = database
+        self._handle = handle
+        self._deliver = deliver
+        dsn = conninfo(database)
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(
                 conninfo=dsn, min_size=1, pool_factory=_pool_without_check
@@ -118,16 +140,16 @@ class Queue:
                 raise UnstorableEvent(f"PostgreSQL refused the job: {describe(error)}") from error
             raise
 
-    def stage_replies(self, conn: Connection, user_id: str, replies: list[Reply]) -> None:
+    def stage(self, conn: Connection, platform_id: str, replies: list[Reply]) -> None:
         """Defer the delivery of ``replies`` on the turn's own connection and transaction."""
         self._defer(
             DELIVER_TASK,
-            reply_lock(user_id),
+            reply_lock(platform_id),
             # Replies go before turns still waiting, so they do not queue behind the backlog;
             # procrastinate compares priorities only within a lock, so reply order holds.
             priority=DELIVERY_PRIORITY,
             connection=conn.connection.driver_connection,
-            user_id=user_id,
+            user_id=platform_id,
             replies=replies_to_job(replies),
         )
 
@@ -154,21 +176,21 @@ class Queue:
     # -- the worker side ---------------------------------------------------------------------
 
     def _run_turn(self, message: dict[str, Any]) -> None:
-        self.bot.handle(message_from_job(message))
+        self._handle(message_from_job(message))
 
+    # ``user_id``: the job's argument name, kept so jobs deferred before an upgrade still run
     def _run_delivery(self, user_id: str, replies: list[dict[str, Any]]) -> None:
-        bot = self.bot
-        deliver(bot.messenger, bot.database, user_id, replies_from_job(replies), bot.retry_policy)
+        self._deliver(user_id, replies_from_job(replies))
 
     def apply_schema(self) -> bool:
         """Create procrastinate's tables unless they exist; True when it created them."""
-        with self.bot.database.schema_transaction() as conn:  # serve and workers start together
+        with self.database.schema_transaction() as conn:  # serve and workers start together
             exists = conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar()
             if exists:
                 return False
             # Straight to psycopg, without parameters: the schema's SQL contains '%' signs.
             conn.connection.driver_connection.execute(self.app.schema_manager.get_schema())
-        log.warning("applied procrastinate's schema to %s", self.bot.database.url)
+        log.warning("applied procrastinate's schema to %s", self.database.url)
         return True
 
     def close(self) -> None:
@@ -177,11 +199,11 @@ class Queue:
             self._sync_open = False
 
 
-def user_lock(user_id: str) -> str:
+def user_lock(platform_id: str) -> str:
     """The lock of a user's turn jobs: one at a time, oldest first."""
-    return f"chatbotmaker:user:{user_id}"
+    return f"chatbotmaker:user:{platform_id}"
 
 
-def reply_lock(user_id: str) -> str:
+def reply_lock(platform_id: str) -> str:
     """The lock of a user's delivery jobs, apart from turns so replies need not wait for them."""
-    return f"chatbotmaker:reply:{user_id}"
+    return f"chatbotmaker:reply:{platform_id}"

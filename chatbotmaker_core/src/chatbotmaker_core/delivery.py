@@ -1,8 +1,12 @@
 """Delivering a turn's replies after it commits: in order, retrying what may pass next time.
 
+The messenger renders each reply into platform payloads (``Messenger.render``: a long text may
+be several messages); the retry is per payload, where the transport sends, so a split reply
+resumes at the part that failed, inline and in a queued delivery job alike.
+
 A permanent failure (or a transient one that outlasts the retry budget) stops delivery of that
-turn's remaining replies, so the user never receives them out of order, and is logged and
-recorded in ``chatbotmaker_delivery_failures``.
+turn's remaining replies, so the user never receives them out of order, and is logged here,
+once, and recorded in ``chatbotmaker_delivery_failures``.
 
 The send deadline is the turn's, not a reply's: :func:`turn_deadline` fixes the moment by which
 every Send API call of the turn (typing indicator, every reply, every retry) must be over, and
@@ -19,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import DeliveryError
 from .message import Reply
@@ -89,15 +93,18 @@ def time_left() -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-def send_with_retry(messenger: Messenger, user_id: str, reply: Reply, policy: RetryPolicy) -> None:
-    """Send one reply, retrying transient :class:`DeliveryError` within ``policy`` and the
-    turn's deadline (:func:`turn_deadline`; one starts here when none is running)."""
+def send_with_retry(
+    messenger: Messenger, platform_id: str, payload: Any, policy: RetryPolicy
+) -> None:
+    """Send one payload of ``messenger.render``, retrying transient :class:`DeliveryError`
+    within ``policy`` and the turn's deadline (:func:`turn_deadline`; one starts here when
+    none is running)."""
     with turn_deadline(policy) as deadline:
         for attempt in range(policy.attempts):
             if time.monotonic() >= deadline:
                 raise SendDeadlineExceeded(policy.deadline)
             try:
-                messenger.send_reply(user_id, reply)
+                messenger.send_payload(platform_id, payload)
                 return
             except DeliveryError as error:
                 if not error.transient or attempt + 1 == policy.attempts:
@@ -106,45 +113,59 @@ def send_with_retry(messenger: Messenger, user_id: str, reply: Reply, policy: Re
                 if time.monotonic() + pause >= deadline:
                     raise SendDeadlineExceeded(policy.deadline, error) from None
                 log.info(
-                    "send to %s failed (%s); retry %d in %.2fs", user_id, error, attempt + 1, pause
+                    "send to %s failed (%s); retry %d in %.2fs",
+                    platform_id,
+                    error,
+                    attempt + 1,
+                    pause,
                 )
                 time.sleep(pause)
+
+
+def send_reply_with_retry(
+    messenger: Messenger, platform_id: str, reply: Reply, policy: RetryPolicy
+) -> None:
+    """Render ``reply`` and send its payloads in order, each retried on its own."""
+    with turn_deadline(policy):
+        for payload in messenger.render(platform_id, reply):
+            send_with_retry(messenger, platform_id, payload, policy)
 
 
 def deliver(
     messenger: Messenger,
     database: Database,
-    user_id: str,
+    platform_id: str,
     replies: Sequence[Reply],
     policy: RetryPolicy,
 ) -> int:
     """Send ``replies`` in order, all within one send deadline; returns how many were sent.
 
     Once the deadline has passed, the replies left are not attempted: they are recorded as
-    failed (``code = 'deadline'``) like those after a permanent failure.
+    failed (``code = 'deadline'``) like those after a permanent failure. A reply half sent
+    (the first parts of a long text) is recorded as failed whole.
     """
     with turn_deadline(policy):
         for index, reply in enumerate(replies):
             try:
-                send_with_retry(messenger, user_id, reply, policy)
+                send_reply_with_retry(messenger, platform_id, reply, policy)
             except Exception as error:  # noqa: BLE001 - every failure is logged and recorded
                 code = getattr(error, "code", None)
                 log.error(
                     "could not deliver %d repl%s to user %s: %s",
                     len(replies) - index,
                     "y" if len(replies) - index == 1 else "ies",
-                    user_id,
+                    platform_id,
                     error,
                     exc_info=not isinstance(error, DeliveryError),
                 )
-                record_failures(database, user_id, replies[index:], error, code)
+                record_failures(database, platform_id, replies[index:], error, code)
                 return index
     return len(replies)
 
 
 def record_failures(
     database: Database,
-    user_id: str,
+    platform_id: str,
     replies: Sequence[Reply],
     error: BaseException,
     code: object = None,
@@ -154,7 +175,7 @@ def record_failures(
     table = database.models.DeliveryFailure.__table__
     rows = [
         {
-            "user_id": user_id,
+            "user_id": platform_id,  # the column: the platform's id, as elsewhere
             "text": reply.text,
             "error": f"{type(error).__name__}: {error}",
             "code": None if code is None else str(code),
@@ -165,4 +186,4 @@ def record_failures(
         with database.engine.begin() as conn:
             conn.execute(insert(table), rows)
     except Exception:  # noqa: BLE001 - the log line above already has the failure
-        log.exception("could not record delivery failure for user %s", user_id)
+        log.exception("could not record delivery failure for user %s", platform_id)
