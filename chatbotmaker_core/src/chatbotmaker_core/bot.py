@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from .database import Database
@@ -13,6 +14,7 @@ from .dispatcher import Dispatcher
 from .errors import ConfigError, UnknownStateError, did_you_mean
 from .message import Message, Reply
 from .messenger import Messenger
+from .metrics import observe_turn
 from .outbox import RetryPolicy, deliver, turn_deadline
 from .ranges import Range
 from .turn import HandlerFailed, Turn
@@ -145,8 +147,11 @@ class Bot:
         ``[bot] send_deadline`` counts from here: the typing indicator, the turn and every
         reply with its retries are over by then, so an inline webhook answers in time.
         """
+        started = perf_counter()
         with turn_deadline(self.retry_policy):
-            return self._handle(message)
+            result = self._handle(message)
+        observe_turn(turn_outcome(result), perf_counter() - started)  # metrics.py; off: no-op
+        return result
 
     def _handle(self, message: Message) -> TurnResult:
         """The messenger's ``turn_started`` (not for a redelivered id), one atomic turn, then
@@ -188,12 +193,17 @@ class Bot:
             return False
         with self.database.engine.begin() as conn:
             claimed = message.message_id is None or self.database.store.claim_message(
-                conn, message.message_id
+                conn, message.message_id, message.user_id
             )
             if self.queue is not None and replies and claimed:
                 self.queue.stage_replies(conn, message.user_id, replies)
                 return True
         return False
+
+
+def turn_outcome(result: TurnResult) -> str:
+    """The ``outcome`` label of ``chatbotmaker_turns_total``."""
+    return "duplicate" if result.duplicate else "error" if result.error is not None else "ok"
 
 
 def _bot_options(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -123,6 +123,8 @@ def deliver(
     Once the deadline has passed, the replies left are not attempted: they are recorded as
     failed (``code = 'deadline'``) like those after a permanent failure.
     """
+    from .metrics import observe_replies
+
     with turn_deadline(policy):
         for index, reply in enumerate(replies):
             try:
@@ -138,7 +140,9 @@ def deliver(
                     exc_info=not isinstance(error, DeliveryError),
                 )
                 record_failures(database, user_id, replies[index:], error, code)
+                observe_replies(index, len(replies) - index)
                 return index
+    observe_replies(len(replies), 0)
     return len(replies)
 
 

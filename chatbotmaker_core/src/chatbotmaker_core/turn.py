@@ -13,6 +13,7 @@ from sqlalchemy import exc
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .database.transitions import record as record_transitions
 from .database.values import check_argument
 from .message import Message, Reply
 from .messenger import Messenger
@@ -65,6 +66,7 @@ class Turn:
         self._conn: Any = None
         self._user_id: int | None = None
         self._arguments: dict[str, tuple[bool, Any]] = {}
+        self.transitions: list[tuple[str, str]] = []  # change_state calls (database/transitions)
 
     def queue(self, reply: Reply) -> None:
         self.replies.append(reply)
@@ -98,7 +100,7 @@ class Turn:
             self.bot.messenger.turn_started(message.user_id)
             with conn.begin():
                 if message.message_id is not None and not store.claim_message(
-                    conn, message.message_id
+                    conn, message.message_id, message.user_id
                 ):
                     return False
                 row, self.is_new_user = store.lock_user(
@@ -118,6 +120,7 @@ class Turn:
                     self._conn = None
                 if user.state != row.state:
                     store.set_state(conn, row.id, user.state)
+                record_transitions(conn, self)  # operations: one INSERT when the state changed
                 if self.replies and self.bot.queue is not None:
                     # Queued mode: the delivery job commits with the turn (a transactional outbox).
                     self.bot.queue.stage_replies(conn, message.user_id, self.replies)

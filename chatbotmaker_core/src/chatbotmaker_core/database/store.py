@@ -61,7 +61,7 @@ class Store:
         self._insert_user = insert(users).values(
             fb_id=bindparam("fb_id"), state=bindparam("initial_state")
         )
-        self._claim = insert(handled).values(message_id=bindparam("mid"))
+        self._claim = insert(handled).values(message_id=bindparam("mid"), user_id=bindparam("fb"))
         self._is_handled = select(handled.c.message_id).where(
             handled.c.message_id == bindparam("mid")
         )
@@ -90,7 +90,7 @@ class Store:
             # RETURNING tells whether a row was inserted; rowcount is not reliable on every driver.
             self._claim = (
                 upsert(handled)
-                .values(message_id=bindparam("mid"))
+                .values(message_id=bindparam("mid"), user_id=bindparam("fb"))
                 .on_conflict_do_nothing()
                 .returning(handled.c.message_id)
             )
@@ -107,7 +107,7 @@ class Store:
             # handled_at's default is applied by Connection.execute; here we pass it.
             claim = (
                 upsert(handled)
-                .values(message_id=bindparam("mid"), handled_at=bindparam("at"))
+                .values(message_id=bindparam("mid"), handled_at=bindparam("at"), user_id=bindparam("fb"))
                 .on_conflict_do_nothing()
                 .returning(handled.c.message_id)
             )
@@ -142,7 +142,7 @@ class Store:
             self._last = (conn, watched)
         return None if watched else conn.connection.dbapi_connection
 
-    def claim_message(self, conn: Connection, message_id: str) -> bool:
+    def claim_message(self, conn: Connection, message_id: str, user_id: str | None = None) -> bool:
         """Record ``message_id`` as handled; False when it already was (a redelivery).
 
         On PostgreSQL a concurrent claim of the same id waits for the first transaction and
@@ -151,12 +151,12 @@ class Store:
         driver = self._driver_connection(conn)
         if driver is not None:
             claim = self._driver["claim"]  # type: ignore[index]
-            return claim.first(conn, driver, {"mid": message_id, "at": _now()}) is not None
+            return claim.first(conn, driver, {"mid": message_id, "at": _now(), "fb": user_id}) is not None
         if self.has_upsert:
-            return conn.execute(self._claim, {"mid": message_id}).first() is not None
+            return conn.execute(self._claim, {"mid": message_id, "fb": user_id}).first() is not None
         try:
             with conn.begin_nested():
-                conn.execute(self._claim, {"mid": message_id})
+                conn.execute(self._claim, {"mid": message_id, "fb": user_id})
         except exc.IntegrityError:
             return False
         return True
