@@ -34,7 +34,7 @@ DEFAULT_CONFIG = "chatbotmaker.toml"
 #: config table -> plugin kind
 COMPONENTS = {"messenger": "messenger", "database": "database", "rules": "rule_source"}
 #: every table a config may have; anything else is a typo (``[messanger]``)
-TABLES = ("bot", "messenger", "database", "rules", "worker")
+TABLES = ("bot", "messenger", "database", "rules", "worker", "metrics")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 #: The folder of the config file last loaded in this context (None: a dict, the current
 #: directory): factories resolve relative paths against it (a flow's ``source``).

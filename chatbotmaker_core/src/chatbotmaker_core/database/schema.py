@@ -30,7 +30,9 @@ VERSION_TABLE = "chatbotmaker_version"
 #: tables of ours whose presence tells a database we know from an empty one
 OUR_TABLES = ("users", "arguments", "chatbotmaker_handled_messages")
 
-_UPGRADING: ContextVar[bool] = ContextVar("chatbotmaker_upgrading", default=False)
+#: "start" (create a new database at head), "upgrade" (touch nothing: ``db`` commands) or
+#: "existing" (an operator's command: a database never initialised is an error)
+_MODE: ContextVar[str] = ContextVar("chatbotmaker_schema_mode", default="start")
 
 
 class SchemaOutdated(ConfigError):
@@ -38,13 +40,13 @@ class SchemaOutdated(ConfigError):
 
 
 @contextmanager
-def upgrading() -> Iterator[None]:
-    """Build a bot without checking or creating its schema (``chatbotmaker db`` does that)."""
-    token = _UPGRADING.set(True)
+def schema_mode(mode: str) -> Iterator[None]:
+    """Build a bot with ``mode`` (see :data:`_MODE`) instead of the start-up behaviour."""
+    token = _MODE.set(mode)
     try:
         yield
     finally:
-        _UPGRADING.reset(token)
+        _MODE.reset(token)
 
 
 def detect(conn: Connection) -> str | None:
@@ -74,9 +76,15 @@ def stamp(conn: Connection, revision: str) -> None:
 def prepare(database: Any, conn: Connection) -> None:
     """At start-up, in the schema transaction: create a new database at :data:`HEAD`, accept
     one at :data:`HEAD`, refuse any other (naming the command that upgrades it)."""
-    if _UPGRADING.get():
+    mode = _MODE.get()
+    if mode == "upgrade":
         return
     version = detect(conn)
+    if version is None and mode == "existing":
+        raise ConfigError(
+            f"[database] {database.url} has no chatbotmaker tables (never initialised); "
+            f"run `chatbotmaker db upgrade CONFIG` first, or check [database] url"
+        )
     if version is None:
         database.base.metadata.create_all(conn)
         stamp(conn, HEAD)
