@@ -30,7 +30,7 @@ from .commands.queue import UsageError, run_jobs, run_worker
 from .commands.serve import run_serve
 from .commands.stats import add_commands as add_stats_commands
 from .commands.users import add_commands as add_users_commands
-from .config import COMPONENTS, DEFAULT_CONFIG, build_bot
+from .config import COMPONENTS, DEFAULT_CONFIG
 from .errors import ChatbotmakerError
 from .plugins import get_plugin_manager
 

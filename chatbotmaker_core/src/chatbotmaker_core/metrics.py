@@ -28,7 +28,9 @@ def check_table(table: Any) -> list[str]:
     for key, value in table.items():
         expected = METRICS_OPTIONS.get(key)
         if expected is None:
-            problems.append(f"[metrics] unknown option {key!r}; known: {', '.join(METRICS_OPTIONS)}")
+            problems.append(
+                f"[metrics] unknown option {key!r}; known: {', '.join(METRICS_OPTIONS)}"
+            )
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             problems.append(
                 f"[metrics] {key} must be {'true or false' if expected is bool else expected.__name__}"

@@ -37,9 +37,7 @@ def _action_parser(prog: str) -> argparse.ArgumentParser:
     set_state.add_argument("id")
     set_state.add_argument("state")
     actions.add_parser("reset", help="initial state, no arguments").add_argument("id")
-    actions.add_parser("delete", help="erase the user and all stored about them").add_argument(
-        "id"
-    )
+    actions.add_parser("delete", help="erase the user and all stored about them").add_argument("id")
     return parser
 
 

@@ -76,7 +76,10 @@ def set_state(database: Any, dispatcher: Any, fb_id: str, state: str) -> str:
         if row.state != state:
             conn.execute(
                 database.models.Transition.__table__.insert().values(
-                    user_id=fb_id, from_state=row.state, to_state=state, at=datetime.now(timezone.utc)
+                    user_id=fb_id,
+                    from_state=row.state,
+                    to_state=state,
+                    at=datetime.now(timezone.utc),
                 )
             )
     return row.state

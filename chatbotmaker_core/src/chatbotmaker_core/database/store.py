@@ -107,7 +107,9 @@ class Store:
             # handled_at's default is applied by Connection.execute; here we pass it.
             claim = (
                 upsert(handled)
-                .values(message_id=bindparam("mid"), handled_at=bindparam("at"), user_id=bindparam("fb"))
+                .values(
+                    message_id=bindparam("mid"), handled_at=bindparam("at"), user_id=bindparam("fb")
+                )
                 .on_conflict_do_nothing()
                 .returning(handled.c.message_id)
             )
@@ -151,7 +153,10 @@ class Store:
         driver = self._driver_connection(conn)
         if driver is not None:
             claim = self._driver["claim"]  # type: ignore[index]
-            return claim.first(conn, driver, {"mid": message_id, "at": _now(), "fb": user_id}) is not None
+            return (
+                claim.first(conn, driver, {"mid": message_id, "at": _now(), "fb": user_id})
+                is not None
+            )
         if self.has_upsert:
             return conn.execute(self._claim, {"mid": message_id, "fb": user_id}).first() is not None
         try:

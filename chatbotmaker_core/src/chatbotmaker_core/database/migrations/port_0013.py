@@ -90,9 +90,7 @@ def _references_to_users(conn: sa.Connection) -> list[tuple[str, str]]:
 
 
 def drop_unreachable_arguments(conn: sa.Connection) -> int:
-    result = conn.execute(
-        sa.text("DELETE FROM arguments WHERE user_id IS NULL OR name IS NULL")
-    )
+    result = conn.execute(sa.text("DELETE FROM arguments WHERE user_id IS NULL OR name IS NULL"))
     return result.rowcount or 0
 
 
@@ -121,9 +119,7 @@ def _rebuild_arguments_sqlite(conn: sa.Connection) -> None:
 
 def _alter_arguments(conn: sa.Connection) -> None:
     """PostgreSQL alters in place: ``value`` to json, NOT NULLs, the constraint, the cascade."""
-    op.alter_column(
-        "arguments", "value", type_=sa.JSON(), postgresql_using="to_json(value)"
-    )
+    op.alter_column("arguments", "value", type_=sa.JSON(), postgresql_using="to_json(value)")
     op.alter_column("arguments", "name", type_=sa.String(255), nullable=False)
     op.alter_column("arguments", "user_id", nullable=False)
     for key in sa.inspect(conn).get_foreign_keys("arguments"):
