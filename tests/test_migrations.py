@@ -85,12 +85,25 @@ def test_a_0_0_13_database_is_upgraded_keeping_users_arguments_and_application_r
         assert rows(db_url, "SELECT id, item FROM orders ORDER BY id") == orders_before
         assert {r[0] for r in rows(db_url, "SELECT user_id FROM orders")} == {1, 2}
         assert "orders" in inspect(database.engine).get_table_names()
+        # erasure: the user, their arguments and the application's rows pointing at them
+        from chatbotmaker_core.database.operators import delete_user
+
+        assert delete_user(database, "ann") == {
+            "orders": 2,
+            "arguments": 4,
+            "chatbotmaker_handled_messages": 0,
+            "chatbotmaker_transitions": 0,
+            "chatbotmaker_delivery_failures": 0,
+            "users": 1,
+        }
+        assert rows(db_url, "SELECT user_id FROM orders") == [(2,)]
+        assert database.get_arguments("ann") == {}
     finally:
         database.dispose()
     # the unique constraints are there now
     engine = create_engine(db_url)
     with pytest.raises(Exception, match="(?i)unique"), engine.begin() as conn:
-        conn.execute(text("INSERT INTO users (fb_id, state) VALUES ('ann', 'menu')"))
+        conn.execute(text("INSERT INTO users (fb_id, state) VALUES ('bob', 'menu')"))
     engine.dispose()
 
 

@@ -32,10 +32,8 @@ def check_table(table: Any) -> list[str]:
                 f"[metrics] unknown option {key!r}; known: {', '.join(METRICS_OPTIONS)}"
             )
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            problems.append(
-                f"[metrics] {key} must be {'true or false' if expected is bool else expected.__name__}"
-                f", got {value!r}"
-            )
+            kind = "true or false" if expected is bool else expected.__name__
+            problems.append(f"[metrics] {key} must be {kind}, got {value!r}")
     port = table.get("port")
     if isinstance(port, int) and not isinstance(port, bool) and not 1 <= port <= 65535:
         problems.append(f"[metrics] port must be from 1 to 65535, got {port}")
@@ -153,3 +151,19 @@ def authorized(header: str | None) -> bool:
     if not token:
         return True
     return hmac.compare_digest((header or "").encode(), f"Bearer {token}".encode())
+
+
+def add_route(app: Any, bot: Any, config: Mapping[str, Any], *, shared: bool) -> None:
+    """``GET /metrics`` on ``app`` when ``[metrics] enabled = true`` in ``config``."""
+    table = settings(config)
+    if table is None:
+        return
+    enable(table, shared=shared)
+    from flask import Response, request
+
+    @app.get("/metrics")
+    def metrics():  # type: ignore[no-untyped-def]
+        if not authorized(request.headers.get("Authorization")):
+            return Response("a bearer token is required\n", 401, {"WWW-Authenticate": "Bearer"})
+        body, content_type = exposition(bot)
+        return Response(body, 200, {"Content-Type": content_type})
