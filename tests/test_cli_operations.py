@@ -97,3 +97,15 @@ def test_users_bad_input(pizza, capsys, monkeypatch, argv, message):
     code, out, err = run_main(capsys, *argv)
     assert code == 1 and err.startswith(message), err
     assert json.loads(run_main(capsys, "users", "show", "bob", "--json")[1])["state"] == "menu"
+
+
+def test_check_reports_a_bad_metrics_table(pizza, capsys):
+    with open(pizza, "a") as config:
+        config.write('\n[metrics]\nenabeld = true\nenabled = "yes"\nport = 0\n')
+    code, _, err = run_main(capsys, "check", pizza)
+    assert code == 1
+    assert (
+        "error: [metrics] unknown option 'enabeld'; known: enabled, token, directory, port" in err
+    )
+    assert "error: [metrics] enabled must be true or false, got 'yes'" in err
+    assert "error: [metrics] port must be from 1 to 65535, got 0" in err
