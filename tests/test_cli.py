@@ -95,3 +95,21 @@ def test_plugins_json_lists_core_and_dev(capsys):
     }
     assert plugins["dev"]["registers"] == {"messenger": ["dev"]}
     assert plugins["dev"]["version"] and plugins["dev"]["error"] is None
+
+
+def test_the_command_line_starts_without_the_engine():
+    """`chatbotmaker --help` and argument parsing load neither SQLAlchemy, Flask nor Alembic:
+    a command imports what it runs (docs/performance.md, start-up)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chatbotmaker_core.cli as cli\n"
+        "cli._parser(plugin_commands=False)\n"
+        "heavy = [m for m in ('sqlalchemy', 'flask', 'alembic', 'jinja2', 'ruamel') "
+        "if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from .config import build_parts
@@ -15,6 +16,7 @@ from .dispatcher import Dispatcher
 from .errors import ConfigError, UnknownStateError, did_you_mean
 from .message import Message, Reply
 from .messenger import Messenger
+from .metrics import observe_turn
 from .ranges import Range
 from .turn import DeliverAfterCommit, HandlerFailed, ReplySink, Turn
 
@@ -150,8 +152,11 @@ class Bot:
         ``[bot] send_deadline`` counts from here: the typing indicator, the turn and every
         reply with its retries are over by then, so an inline webhook answers in time.
         """
+        started = perf_counter()
         with turn_deadline(self.retry_policy):
-            return self._handle(message)
+            result = self._handle(message)
+        observe_turn(turn_outcome(result), perf_counter() - started)  # metrics.py; off: no-op
+        return result
 
     def _handle(self, message: Message) -> TurnResult:
         """The messenger's ``turn_started`` (not for a redelivered id), one atomic turn, then
@@ -201,6 +206,11 @@ def build_bot(
 ) -> Bot:
     """The bot a config describes; ``messenger``, if given, replaces its ``[messenger]``."""
     return Bot(*build_parts(source, plugins, messenger=messenger))
+
+
+def turn_outcome(result: TurnResult) -> str:
+    """The ``outcome`` label of ``chatbotmaker_turns_total``."""
+    return "duplicate" if result.duplicate else "error" if result.error is not None else "ok"
 
 
 def _bot_options(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .commands.chat import run_chat
+from .commands.db import add_commands as add_db_commands
+from .commands.db import run_upgrade
 from .commands.options import (
     LOG_LEVELS,
     VersionAction,
@@ -26,7 +28,9 @@ from .commands.options import (
 from .commands.plugins import add_plugin_commands, run_plugins, wants_plugin_commands
 from .commands.queue import UsageError, run_jobs, run_worker
 from .commands.serve import run_serve
+from .commands.stats import add_commands as add_stats_commands
 from .commands.test import run_test
+from .commands.users import add_commands as add_users_commands
 from .config import COMPONENTS, DEFAULT_CONFIG
 from .errors import ChatbotmakerError
 
@@ -44,6 +48,9 @@ BUILTIN_COMMANDS = {
     "jobs",
     "init-db",
     "serve",
+    "db",
+    "users",
+    "stats",
 }
 
 
@@ -161,8 +168,12 @@ def _parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
     )
     jobs.add_argument("--retry-all", action="store_true", help="retry every listed job")
 
-    init_db = command("init-db", run_init_db, "create the bot's tables (and the queue's)")
+    init_db = command("init-db", run_upgrade, "a synonym of `db upgrade`")
     config_argument(init_db)
+    # operations (commands/db.py, users.py, stats.py)
+    add_db_commands(command, config_argument)
+    add_users_commands(command)
+    add_stats_commands(command, config_argument)
 
     serve = command("serve", run_serve, "serve the webhook on a production WSGI server")
     config_argument(serve)
@@ -215,15 +226,6 @@ def run_graph(args: argparse.Namespace) -> int:
             file.write(text)
     else:
         sys.stdout.write(text)
-    return 0
-
-
-def run_init_db(args: argparse.Namespace) -> int:
-    from .bot import build_bot  # SQLAlchemy: imported when a command makes a bot
-
-    bot = build_bot(args.config)  # creating the Database creates our tables
-    created = bot.queue.apply_schema() if bot.queue is not None else False
-    print(f"{bot.database.url}: tables ready" + (" (queue schema applied)" if created else ""))
     return 0
 
 

@@ -33,7 +33,7 @@ DEFAULT_CONFIG = "chatbotmaker.toml"
 #: config table -> plugin kind
 COMPONENTS = {kind.table: kind.name for kind in COMPONENT_KINDS}
 #: every table a config may have; anything else is a typo (``[messanger]``)
-TABLES = ("bot", "messenger", "database", "rules", "worker")
+TABLES = ("bot", "messenger", "database", "rules", "worker", "metrics")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 #: The folder of the config file last loaded in this context (None: a dict, the current
 #: directory): factories resolve relative paths against it (a flow's ``source``).

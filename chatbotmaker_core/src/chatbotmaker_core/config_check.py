@@ -68,6 +68,7 @@ def check(
     if options is not None and options["mode"] == "queued":
         _queued(database, report)
     _worker(config, report)
+    report.errors.extend(_metrics_problems(config))
     if database is not None and rules is not None and options is not None:
         for state, count in sorted(database.state_counts.items()):
             if not rules.has_state(state):
@@ -160,6 +161,14 @@ def _worker(config: Mapping[str, Any], report: CheckReport) -> None:
         WorkerSettings.from_table(table)
     except ConfigError as error:
         report.errors.extend(error.problems)
+
+
+def _metrics_problems(config: Mapping[str, Any]) -> list[str]:
+    """``[metrics]``: unknown keys and wrong types (metrics.py)."""
+    from .metrics import check_table
+
+    table = config.get("metrics")
+    return check_table(table) if isinstance(table, Mapping) else []
 
 
 def check_config(

@@ -144,6 +144,8 @@ def deliver(
     failed (``code = 'deadline'``) like those after a permanent failure. A reply half sent
     (the first parts of a long text) is recorded as failed whole.
     """
+    from .metrics import observe_replies
+
     with turn_deadline(policy):
         for index, reply in enumerate(replies):
             try:
@@ -159,7 +161,9 @@ def deliver(
                     exc_info=not isinstance(error, DeliveryError),
                 )
                 record_failures(database, platform_id, replies[index:], error, code)
+                observe_replies(index, len(replies) - index)
                 return index
+    observe_replies(len(replies), 0)
     return len(replies)
 
 

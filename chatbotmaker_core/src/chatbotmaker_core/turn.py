@@ -17,6 +17,7 @@ from sqlalchemy import Connection, exc
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .database.transitions import record as record_transitions
 from .database.values import check_argument
 from .message import Message, Reply
 from .messenger import Messenger
@@ -110,6 +111,7 @@ class Turn:
         self._conn: Any = None
         self._user_key: int | None = None
         self._arguments: dict[str, tuple[bool, Any]] = {}
+        self.transitions: list[tuple[str, str]] = []  # change_state calls (database/transitions)
 
     def add_reply(self, reply: Reply) -> None:
         """Append ``reply`` to the turn's replies (sent, in order, once the turn commits)."""
@@ -160,6 +162,7 @@ class Turn:
                     self._conn = None
                 if user.state != row.state:
                     store.set_state(conn, row.id, user.state)
+                record_transitions(conn, self)  # one INSERT when the state changed
                 self._stage(conn, self.replies)
             return True
 
@@ -180,7 +183,9 @@ class Turn:
     def _claim(self, conn: Connection) -> bool:
         """Record the message id as handled in this transaction; False for a redelivery."""
         message_id = self.message.message_id
-        return message_id is None or self.store.claim_message(conn, message_id)
+        return message_id is None or self.store.claim_message(
+            conn, message_id, self.message.user_id
+        )
 
     def _stage(self, conn: Connection, replies: list[Reply]) -> None:
         """Hand ``replies`` to a staging sink in this transaction (they commit together)."""

@@ -80,6 +80,7 @@ class UserMixin:
         dispatcher = self.dispatcher
         dispatcher.check_state(name)
         dispatcher.execute_post_func(self)
+        self.turn.transitions.append((self.state, name))  # recorded at the turn's end
         # The turn writes the state with one Core UPDATE at its end; the ORM need not track it.
         set_committed_value(self, "state", name)
         dispatcher.execute_pre_func(self)

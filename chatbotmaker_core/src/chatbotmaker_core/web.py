@@ -123,7 +123,14 @@ def app_from_env() -> Flask:
     from .config import DEFAULT_CONFIG
 
     configure_server_logging()
-    return create_app(Bot.from_config(os.environ.get(CONFIG_VARIABLE) or DEFAULT_CONFIG))
+    path = os.environ.get(CONFIG_VARIABLE) or DEFAULT_CONFIG
+    bot = Bot.from_config(path)
+    app = create_app(bot)
+    from .config import load_config
+    from .metrics import add_route
+
+    add_route(app, bot, load_config(path), shared=True)  # [metrics]: one count for all workers
+    return app
 
 
 def configure_server_logging() -> None:

@@ -25,6 +25,10 @@ def run_serve(args: argparse.Namespace) -> int:
     bot = build_bot(args.config)
     try:
         app = create_app(bot)
+        from ..config import load_config
+        from ..metrics import add_route
+
+        add_route(app, bot, load_config(args.config), shared=False)  # [metrics] enabled
         try:
             # Bind before announcing anything: a port in use is a one-line error, not a trace.
             server = waitress.server.create_server(

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from ..config import DEFAULT_CONFIG
 from ..errors import ChatbotmakerError
-from ..transcripts import SUFFIX, Coverage, Runner
 from .queue import UsageError
 
 #: folders never searched for transcripts
@@ -21,6 +20,8 @@ SKIPPED = {"node_modules", "__pycache__", "site-packages"}
 
 
 def run_test(args: argparse.Namespace) -> int:
+    from ..transcripts import SUFFIX, Coverage, Runner  # the engine: not needed for --help
+
     config, paths = _split(args.targets)
     if config is None and not paths:
         config = Path(DEFAULT_CONFIG)
@@ -71,6 +72,8 @@ def _split(targets: list[str]) -> tuple[Path | None, list[Path]]:
 def transcript_files(paths: list[Path]) -> Iterator[Path]:
     """Each path as given when a file, else every ``*.chat.yaml`` under it, sorted; hidden
     folders (``.venv``, ``.git``) and installed packages are skipped."""
+    from ..transcripts import SUFFIX
+
     seen: set[Path] = set()
     for path in paths:
         found = [path] if path.is_file() else sorted(path.rglob(f"*{SUFFIX}"))

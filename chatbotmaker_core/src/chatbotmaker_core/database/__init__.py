@@ -21,6 +21,7 @@ from .models import (
     models_for,
     new_base,
 )
+from .schema import prepare
 from .sqlite import BUSY_TIMEOUT, configure_sqlite
 from .startup import check_base, connect_error, engine_error, parse_url, sqlite_folder_error
 from .statements import build_statements
@@ -98,7 +99,7 @@ class Database:
 
     def _create_tables(self) -> None:
         with self.schema_transaction() as conn:
-            self.base.metadata.create_all(conn)
+            prepare(self, conn)  # new: created at head; outdated: refused (schema.py)
 
     @contextmanager
     def schema_transaction(self) -> Iterator[Connection]:

@@ -154,11 +154,12 @@ class DriverStore:
             self._last = (conn, watched)
         return None if watched else conn.connection.dbapi_connection
 
-    def claim_message(self, conn: Connection, message_id: str) -> bool:
+    def claim_message(self, conn: Connection, message_id: str, platform_id: str) -> bool:
         driver = self._driver(conn)
         if driver is None:
-            return self.watched.claim_message(conn, message_id)
-        return self._claim.first(conn, driver, {"mid": message_id, "at": now()}) is not None
+            return self.watched.claim_message(conn, message_id, platform_id)
+        params = {"mid": message_id, "at": now(), "platform_id": platform_id}
+        return self._claim.first(conn, driver, params) is not None
 
     def is_handled(self, conn: Connection, message_id: str) -> bool:
         driver = self._driver(conn)

@@ -35,6 +35,7 @@ class Models:
     Argument: Any
     HandledMessage: Any
     DeliveryFailure: Any
+    Transition: Any
 
 
 def new_base() -> type:
@@ -80,6 +81,8 @@ def models_for(base: Any) -> Models:
         __tablename__ = "chatbotmaker_handled_messages"
         message_id = Column(String(255), primary_key=True)
         handled_at = Column(DateTime(timezone=True), nullable=False, default=_now)
+        # whose message it was (the platform id), so erasing a user erases their ids too
+        user_id = Column(String(255), index=True)
 
     class DeliveryFailure(base):
         """Replies that could not be delivered, for an operator to look at."""
@@ -92,7 +95,18 @@ def models_for(base: Any) -> Models:
         code = Column(String(64))
         failed_at = Column(DateTime(timezone=True), nullable=False, default=_now)
 
-    models = Models(User, Argument, HandledMessage, DeliveryFailure)
+    class Transition(base):
+        """A state change (``from_state`` is None when a new user enters the first state),
+        written in the turn's transaction: the source of ``chatbotmaker stats``."""
+
+        __tablename__ = "chatbotmaker_transitions"
+        id = Column(Integer, primary_key=True)
+        user_id = Column(String(255), nullable=False, index=True)
+        from_state = Column(String(255))
+        to_state = Column(String(255), nullable=False)
+        at = Column(DateTime(timezone=True), nullable=False, default=_now, index=True)
+
+    models = Models(User, Argument, HandledMessage, DeliveryFailure, Transition)
     base._chatbotmaker_models = models
     return models
 

@@ -32,8 +32,8 @@ def upsert_for(dialect: str) -> Any:
 class Statements:
     """Every statement a turn runs; the ``upsert_*`` ones only where the dialect has them.
 
-    Parameters: ``platform_id``, ``initial_state`` (users); ``mid``, ``at`` (handled ids);
-    ``uid``, ``key``, ``val`` (arguments); ``new`` (the state).
+    Parameters: ``platform_id``, ``initial_state`` (users); ``mid``, ``at``, ``platform_id``
+    (handled ids); ``uid``, ``key``, ``val`` (arguments); ``new`` (the state).
     """
 
     lock_user: Executable
@@ -68,7 +68,11 @@ def build_statements(models: Models, dialect: str) -> Statements:
         # handled_at is passed: Connection.execute would apply its default, a driver would not.
         extra["upsert_claim"] = (
             upsert(handled)
-            .values(message_id=bindparam("mid"), handled_at=bindparam("at"))
+            .values(
+                message_id=bindparam("mid"),
+                handled_at=bindparam("at"),
+                user_id=bindparam("platform_id"),
+            )
             .on_conflict_do_nothing()
             .returning(handled.c.message_id)
         )
@@ -86,7 +90,11 @@ def build_statements(models: Models, dialect: str) -> Statements:
         insert_user=insert(users).values(
             fb_id=bindparam("platform_id"), state=bindparam("initial_state")
         ),
-        claim=insert(handled).values(message_id=bindparam("mid"), handled_at=bindparam("at")),
+        claim=insert(handled).values(
+            message_id=bindparam("mid"),
+            handled_at=bindparam("at"),
+            user_id=bindparam("platform_id"),
+        ),
         is_handled=select(handled.c.message_id).where(handled.c.message_id == bindparam("mid")),
         get_argument=select(arguments.c.value).where(
             arguments.c.user_id == bindparam("uid"), arguments.c.name == bindparam("key")

@@ -37,7 +37,7 @@ class Store(Protocol):
     ``user_key`` is the row's primary key (``users.id``).
     """
 
-    def claim_message(self, conn: Connection, message_id: str) -> bool:
+    def claim_message(self, conn: Connection, message_id: str, platform_id: str) -> bool:
         """Record ``message_id`` as handled; False when it already was (a redelivery).
 
         On PostgreSQL a concurrent claim of the same id waits for the first transaction and
@@ -98,10 +98,11 @@ class _CoreStore:
 class UpsertStore(_CoreStore):
     """SQLite and PostgreSQL through ``Connection.execute``: ``INSERT … ON CONFLICT``."""
 
-    def claim_message(self, conn: Connection, message_id: str) -> bool:
+    def claim_message(self, conn: Connection, message_id: str, platform_id: str) -> bool:
         claim = self.statements.upsert_claim
         assert claim is not None
-        return conn.execute(claim, {"mid": message_id, "at": now()}).first() is not None
+        params = {"mid": message_id, "at": now(), "platform_id": platform_id}
+        return conn.execute(claim, params).first() is not None
 
     def lock_user(
         self, conn: Connection, platform_id: str, initial_state: str
@@ -127,10 +128,13 @@ class UpsertStore(_CoreStore):
 class PortableStore(_CoreStore):
     """Any other dialect: plain ``INSERT`` in a savepoint, update-then-insert arguments."""
 
-    def claim_message(self, conn: Connection, message_id: str) -> bool:
+    def claim_message(self, conn: Connection, message_id: str, platform_id: str) -> bool:
         try:
             with conn.begin_nested():
-                conn.execute(self.statements.claim, {"mid": message_id, "at": now()})
+                conn.execute(
+                    self.statements.claim,
+                    {"mid": message_id, "at": now(), "platform_id": platform_id},
+                )
         except exc.IntegrityError:
             return False
         return True
