@@ -94,7 +94,7 @@ def test_poison_event_fails_after_bounded_retries_and_can_be_retried(pg_url, tmp
     config.write_text(
         f'[bot]\nmode = "queued"\n[messenger]\nname = "dev"\n'
         f'[database]\nname = "sqlalchemy"\nurl = "{pg_url}"\n'
-        f'[rules]\nname = "python"\nsource = "test_queued:RULES"\n'
+        f'[rules]\nname = "python"\nsource = "tests.test_queued:RULES"\n'
     )
     assert main(["jobs", str(config)]) == 0
     listing = capsys.readouterr().out
