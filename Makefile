@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install chat test test-quick lint test-pythons bench clean
 
-$(STAMP): pyproject.toml chatbotmaker_core/pyproject.toml chatbotmaker_dev/pyproject.toml chatbotmaker_facebook/pyproject.toml
+$(STAMP): pyproject.toml chatbotmaker_core/pyproject.toml chatbotmaker_dev/pyproject.toml chatbotmaker_facebook/pyproject.toml devsupport/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e './chatbotmaker_core[postgres,queue]' -e ./chatbotmaker_dev -e ./chatbotmaker_facebook -e . --group dev
+	$(BIN)/python -m pip install --quiet -e './chatbotmaker_core[postgres,queue]' -e ./chatbotmaker_dev -e ./chatbotmaker_facebook -e ./devsupport --group dev
 	touch $(STAMP)
 
 install: $(STAMP)
