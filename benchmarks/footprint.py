@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/footprint.py --no-postgresql --turns 50000 --tracemalloc
 
 **Memory.** For each backend (SQLite; PostgreSQL too when its server binaries are found, on a
-throwaway server from ``devsupport/postgres.py``) the database gets ``--users`` existing users
+throwaway server from ``devsupport.postgres``) the database gets ``--users`` existing users
 (state ``welcome``, a ``count`` argument of 0), then a fresh worker process, so that the figures are
 of that process alone, builds ``Bot({}, messenger, Dispatcher(rules()), Database(url))`` with the
 turns benchmark's bot (``contenders/bot.py``) and a null messenger that counts what it is given,

@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/webhook_load.py --scenarios inline-pg,queued-4 --users 200
 
 Everything runs on 127.0.0.1 and is started and stopped here: a throwaway PostgreSQL cluster
-(``devsupport/postgres.py``), a fake Graph API in its own process (``load_bot/graph_server.py``, a
+(``devsupport.postgres``), a fake Graph API in its own process (``load_bot/graph_server.py``, a
 single-threaded epoll server costing about 0.1 ms of CPU per request) that timestamps every Send
 API call, and for each
 scenario a fresh database, ``chatbotmaker init-db``, gunicorn serving

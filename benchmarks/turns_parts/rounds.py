@@ -21,7 +21,7 @@ from turns_parts.workers import Contender, WorkerProcess
 
 BACKENDS = ("sqlite", "postgresql")
 BACKEND_LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-#: the throwaway server's settings over devsupport/postgres.py's (fsync and synchronous_commit off):
+#: the throwaway server's settings over devsupport.postgres's (fsync and synchronous_commit off):
 #: shared buffers that hold the 1M-user databases, as a server sized for them would have
 PG_SETTINGS = {"shared_buffers": "1GB"}
 
