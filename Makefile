@@ -1,15 +1,16 @@
-# Quick start: `make chat` talks to the example bot; `make test` runs the whole suite.
+# Quick start: `make chat` talks to the example bot; `make test` runs the whole suite (what CI
+# runs); `make test-quick` leaves out the tests marked slow (building wheels and venvs).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chat test lint test-pythons bench clean
+.PHONY: install chat test test-quick lint test-pythons bench clean
 
-$(STAMP): pyproject.toml chatbotmaker_core/pyproject.toml chatbotmaker_dev/pyproject.toml chatbotmaker_facebook/pyproject.toml
+$(STAMP): pyproject.toml chatbotmaker_core/pyproject.toml chatbotmaker_dev/pyproject.toml chatbotmaker_facebook/pyproject.toml devsupport/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e './chatbotmaker_core[postgres,queue]' -e ./chatbotmaker_dev -e ./chatbotmaker_facebook --group dev
+	$(BIN)/python -m pip install --quiet -e './chatbotmaker_core[postgres,queue]' -e ./chatbotmaker_dev -e ./chatbotmaker_facebook -e ./devsupport --group dev
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,6 +26,9 @@ test: lint
 	$(BIN)/chatbotmaker test examples/pizza/chatbotmaker.toml
 	$(BIN)/chatbotmaker test examples/pizza_flow/chatbotmaker.toml
 	$(BIN)/chatbotmaker test examples/facebook/chatbotmaker.toml
+
+test-quick: lint
+	$(BIN)/pytest -m "not slow"
 
 # The suite under the oldest and newest Python that pyenv offers (3.10+), each in its own venv.
 test-pythons:

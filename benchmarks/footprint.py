@@ -5,9 +5,9 @@
     .venv/bin/python benchmarks/footprint.py --no-postgresql --turns 50000 --tracemalloc
 
 **Memory.** For each backend (SQLite; PostgreSQL too when its server binaries are found, on a
-throwaway server from ``tests/postgres.py``) the database gets ``--users`` existing users (state
-``welcome``, a ``count`` argument of 0), then a fresh worker process, so that the figures are of
-that process alone, builds ``Bot({}, messenger, Dispatcher(rules()), Database(url))`` with the
+throwaway server from ``devsupport.postgres``) the database gets ``--users`` existing users
+(state ``welcome``, a ``count`` argument of 0), then a fresh worker process, so that the figures are
+of that process alone, builds ``Bot({}, messenger, Dispatcher(rules()), Database(url))`` with the
 turns benchmark's bot (``contenders/bot.py``) and a null messenger that counts what it is given,
 and handles ``--turns`` messages from users drawn at random, each with a new message id. After
 ``gc.collect()`` it reads ``/proc/self/status`` (``VmRSS``, ``VmHWM``, ``RssAnon``, ``RssFile``)
@@ -98,12 +98,15 @@ from footprint_parts.memory import (
     measure_memory,
     postgres_available,
 )
-from footprint_parts.report import machine, report, verdicts
+from footprint_parts.report import report, verdicts
 from footprint_parts.startup import MIN_STARTUP_RUNS, measure_startup
 from footprint_parts.worker import FROM_TURNS, checkpoints, worker_main
+from machine import machine
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE / "results" / "footprint.json"
+#: the versions recorded with the machine
+PACKAGES = ("chatbotmaker-core", "sqlalchemy", "psycopg", "pluggy")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -175,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "benchmark": "footprint",
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": machine(PACKAGES),
         "config": {
             "turns": args.turns,
             "users": args.users,

@@ -1,17 +1,20 @@
-"""What every benchmark script shares about where it runs: the CPU, and the PostgreSQL helper.
+"""Where a benchmark runs, described once: every benchmark's JSON carries ``machine()``.
 
-Scripts in ``benchmarks/`` run as files (``python benchmarks/turns.py``), so this folder is on
-``sys.path`` and ``from machine import cpu_model`` works from each of them.
+Scripts in ``benchmarks/`` run as files (``python benchmarks/turns.py``): Python puts the
+script's own folder first on ``sys.path``, so ``from machine import machine`` works from each
+of them. The throwaway PostgreSQL server they start is ``devsupport.postgres``, the installed
+workspace helper the tests use too (``make install``).
 """
 
 from __future__ import annotations
 
+import os
 import platform
-import sys
+import sqlite3
+from collections.abc import Iterable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def cpu_model() -> str:
@@ -25,11 +28,29 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def postgres_module() -> Any:
-    """``tests/postgres.py``: starts a throwaway PostgreSQL server from the machine's binaries."""
-    tests = str(ROOT / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-    import postgres  # tests/postgres.py
+def machine(packages: Iterable[str] = ()) -> dict[str, Any]:
+    """The machine, the Python and SQLite, the load now, and the versions of ``packages``.
 
-    return postgres
+    ``packages`` not installed are left out; the keys are the same for every benchmark.
+    """
+    memory = None
+    try:
+        memory = round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    versions = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu_model(),
+        "memory_gib": memory,
+        "system": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "packages": versions,
+    }

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import shutil
 import subprocess
@@ -31,6 +30,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+# benchmarks/ is this script's own folder, first on sys.path (see machine.py)
+from machine import machine
+from summary import markdown, summarise
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 DOCS = HERE.parent / "docs" / "performance"
@@ -39,10 +42,6 @@ BENCHMARKS = {
     "webhook": "webhook_load.py",
     "footprint": "footprint.py",
 }
-
-sys.path.insert(0, str(HERE))
-from machine import cpu_model  # noqa: E402 - benchmarks/ is not a package
-from summary import markdown, summarise  # noqa: E402
 
 
 def run_one(name: str, folder: Path, quick: bool, extra: str) -> dict[str, Any]:
@@ -92,25 +91,6 @@ def write_outputs(results: dict[str, Any], folder: Path, publish: bool) -> list[
         (DOCS / "summary.json").write_text(json.dumps(compact, indent=1) + "\n")
         print(f"published {len(plots)} plots and the summary to {DOCS}")
     return plots
-
-
-def machine() -> dict[str, Any]:
-    import platform
-
-    memory = None
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        memory = round(pages / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu_model(),
-        "memory_gib": memory,
-        "system": platform.platform(),
-        "python": platform.python_version(),
-        "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
-    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

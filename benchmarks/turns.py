@@ -6,7 +6,7 @@
 
 Each contender runs in a worker process of its own (``benchmarks/contenders/``), one per
 backend, contender and size, each with its own database holding N existing users: a SQLite file,
-or a database on a throwaway PostgreSQL server (``tests/postgres.py``, started for the run and
+or a database on a throwaway PostgreSQL server (``devsupport.postgres``, started for the run and
 stopped at its end). The contenders: ``ours`` (``Bot.handle``), ``seed`` (chatbotmaker 0.0.13,
 the same bot) and ``raw`` (the same reads and writes by hand in one transaction: ``sqlite3`` on
 SQLite, psycopg 3 on PostgreSQL). Rounds alternate all of them, both backends, every size (the
@@ -61,7 +61,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from turns_parts.report import TARGETS, machine, ratios, report, verdicts
+from machine import machine
+from turns_parts.report import TARGETS, ratios, report, verdicts
 from turns_parts.rounds import BACKEND_LABELS, BACKENDS, Run, bench, short_users
 from turns_parts.workers import SEED_SQLALCHEMY, contenders_for
 

@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/webhook_load.py --scenarios inline-pg,queued-4 --users 200
 
 Everything runs on 127.0.0.1 and is started and stopped here: a throwaway PostgreSQL cluster
-(``tests/postgres.py``), a fake Graph API in its own process (``load_bot/graph_server.py``, a
+(``devsupport.postgres``), a fake Graph API in its own process (``load_bot/graph_server.py``, a
 single-threaded epoll server costing about 0.1 ms of CPU per request) that timestamps every Send
 API call, and for each
 scenario a fresh database, ``chatbotmaker init-db``, gunicorn serving
@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Harness(postgres=any(s.needs_postgres for s in scenarios), keep=args.keep) as harness:
         machine = harness.machine()
         print(
-            f"{machine['nproc']} cores ({machine['cpu_model']}), PostgreSQL "
+            f"{machine['nproc']} cores ({machine['cpu']}), PostgreSQL "
             f"{machine.get('postgresql', '-')}; {load.users} users x {load.messages} messages "
             f"per scenario, {load.concurrency} lanes"
         )

@@ -8,6 +8,10 @@ Databases:
 - ``db_url``: a fresh, empty database URL per test, once for ``sqlite`` and once for
   ``postgresql`` (marked ``postgres``; deselect with ``-m "not postgres"``).
 - ``sqlite_url``: the SQLite file only, for tests that need no PostgreSQL.
+- ``pg_url``: a fresh, empty database on the test server only, for PostgreSQL-only tests.
+
+The throwaway server itself is :mod:`devsupport.postgres` (shared with the benchmarks); the
+suite's own helpers are in :mod:`tests.support`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from postgres import PostgresServer, PostgresUnavailable, connect_postgres, start_postgres
+from devsupport.postgres import (
+    PostgresServer,
+    PostgresUnavailable,
+    connect_postgres,
+    start_postgres,
+)
 
 POSTGRES_URL_VARIABLE = "CHATBOTMAKER_TEST_POSTGRES_URL"
 
@@ -63,7 +72,16 @@ def db_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/bot.db"
         return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
+    yield from _fresh_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database on the test session's PostgreSQL server."""
+    yield from _fresh_database(postgres_server)
+
+
+def _fresh_database(server: PostgresServer) -> Iterator[str]:
     name = f"test_{uuid.uuid4().hex[:20]}"
     url = server.create_database(name)
     try:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from sqlalchemy import create_engine, text
 
-from cli_helpers import FIXTURES, run, write_config
-
-sys.path.insert(0, str(FIXTURES.parent / "facebook"))
-from fake_graph import FakeGraph  # noqa: E402
+from tests.support.cli import run, write_config
+from tests.support.fake_graph import FakeGraph
 
 
 def replies(result) -> list[str]:

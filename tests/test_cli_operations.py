@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chatbotmaker_core.cli import main
-from cli_helpers import run_main
+from tests.support.cli import run_main
 
 PIZZA = Path(__file__).resolve().parents[1] / "examples" / "pizza"
 

@@ -11,7 +11,7 @@ import pytest
 from chatbotmaker_core import hookimpl
 from chatbotmaker_core.testing import registered_plugin
 from chatbotmaker_dev import DevMessenger
-from cli_helpers import FIXTURES, run, run_main, write_config
+from tests.support.cli import FIXTURES, run, run_main, write_config
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatbotmaker_core.cli import main
-from cli_helpers import FIXTURES, run
+from tests.support.cli import FIXTURES, run
 
 # Generator cases, each of which once ended in a traceback.
 #: the config path is a directory (IsADirectoryError)

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 
 import pytest
 from sqlalchemy import text
 
 from chatbotmaker_core import Bot, Message
 from chatbotmaker_core.queued.worker import WorkerSettings, work
-from cli_helpers import FIXTURES, run_main, write_config
+from tests.support.cli import FIXTURES, run_main, write_config
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_url(postgres_server):
-    name = f"cli_{uuid.uuid4().hex[:16]}"
-    yield postgres_server.create_database(name)
-    postgres_server.drop_database(name)
 
 
 @pytest.fixture

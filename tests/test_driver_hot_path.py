@@ -19,16 +19,18 @@ from chatbotmaker_core.database.store import PortableStore, UpsertStore
 VALUES = [0, 7, -2.5, "text", "", None, True, [1, "a", None], {"k": [1, {"n": None}]}]
 
 
-def count(user, text):
-    for index, value in enumerate(VALUES):
-        assert user.get_argument(f"v{index}", "missing") in (value, "missing")
-        user.store_argument(f"v{index}", value)
-    user.store_argument("n", user.get_argument("n", 0) + 1)
-    user.send_message(str(user.get_argument("n")))
-    user.change_state("other" if user.state == "welcome" else "welcome")
+def counting_rules(read: list[list]) -> dict:
+    """Rules that store every value of VALUES, recording in ``read`` what each turn read first."""
 
+    def count(user, text):
+        read.append([user.get_argument(f"v{index}", "missing") for index in range(len(VALUES))])
+        for index, value in enumerate(VALUES):
+            user.store_argument(f"v{index}", value)
+        user.store_argument("n", user.get_argument("n", 0) + 1)
+        user.send_message(str(user.get_argument("n")))
+        user.change_state("other" if user.state == "welcome" else "welcome")
 
-RULES = {"actions": {"welcome": {"func": count}, "other": {"func": count}}}
+    return {"actions": {"welcome": {"func": count}, "other": {"func": count}}}
 
 
 @pytest.fixture
@@ -55,7 +57,8 @@ def run_conversation(url, watch, store=None):
         def _seen(conn, cursor, statement, *args):
             seen.append(statement)
 
-    bot = Bot({}, NullMessenger(), Dispatcher(RULES), database)
+    read: list[list] = []
+    bot = Bot({}, NullMessenger(), Dispatcher(counting_rules(read)), database)
     if store is None:
         assert isinstance(database.store, DriverStore)  # pysqlite, psycopg: prebuilt statements
     results = [
@@ -70,6 +73,7 @@ def run_conversation(url, watch, store=None):
         "a": (database.get_user("a").state, database.get_arguments("a")),
         "b": (database.get_user("b").state, database.get_arguments("b")),
         "stamp_types": {type(stamp).__name__ for stamp in stamps},
+        "read": read,
     }
     database.dispose()
     return snapshot, seen
@@ -81,6 +85,10 @@ def test_driver_path_and_watched_path_leave_the_same_rows(db_url, second_url):
     assert fast == watched
     assert fast["a"] == ("other", {**{f"v{i}": v for i, v in enumerate(VALUES)}, "n": 3})
     assert fast["stamp_types"] == {"datetime"}
+    # Each handled turn (a, b, a, a: the redelivered "3" runs no handler) read back what the
+    # user's previous turn stored, exactly: nothing on a user's first turn.
+    nothing, stored = ["missing"] * len(VALUES), list(VALUES)
+    assert fast["read"] == [nothing, nothing, stored, stored]
     assert unseen == []
     # Watched, every statement of the turn goes through Connection.execute.
     if db_url.startswith("sqlite"):

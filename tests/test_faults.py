@@ -40,7 +40,7 @@ from sqlalchemy import text
 from chatbotmaker_core import Bot, Database, Dispatcher, Message, NullMessenger
 from chatbotmaker_core.queued import TURN_TASK, user_lock
 from chatbotmaker_core.testing import RecordingMessenger
-from postgres import PostgresServer, PostgresUnavailable, start_postgres
+from devsupport.postgres import PostgresServer, PostgresUnavailable, start_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -67,14 +67,6 @@ def rules() -> Iterator[dict[str, Any]]:
         yield importlib.import_module("fault_rules").RULES
     finally:
         sys.path.remove(str(FIXTURE))
-
-
-@pytest.fixture
-def pg_url(postgres_server: PostgresServer) -> Iterator[str]:
-    name = f"faults_{uuid.uuid4().hex[:16]}"
-    url = postgres_server.create_database(name)
-    yield url
-    postgres_server.drop_database(name)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Queued mode on procrastinate: per-user FIFO, dedupe, outbox in the turn, failed jobs."""
 
 import asyncio
-import uuid
 
 import pytest
 from sqlalchemy import text
@@ -13,14 +12,6 @@ from chatbotmaker_core.queued.worker import WorkerSettings, work
 from chatbotmaker_core.testing import RecordingMessenger
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_url(postgres_server):
-    name = f"queued_{uuid.uuid4().hex[:16]}"
-    url = postgres_server.create_database(name)
-    yield url
-    postgres_server.drop_database(name)
 
 
 def counting(user, text):
@@ -103,7 +94,7 @@ def test_poison_event_fails_after_bounded_retries_and_can_be_retried(pg_url, tmp
     config.write_text(
         f'[bot]\nmode = "queued"\n[messenger]\nname = "dev"\n'
         f'[database]\nname = "sqlalchemy"\nurl = "{pg_url}"\n'
-        f'[rules]\nname = "python"\nsource = "test_queued:RULES"\n'
+        f'[rules]\nname = "python"\nsource = "tests.test_queued:RULES"\n'
     )
     assert main(["jobs", str(config)]) == 0
     listing = capsys.readouterr().out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,21 +13,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from cli_helpers import FIXTURES, write_config
+from devsupport.net import free_port
+from tests.support.cli import FIXTURES, write_config
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed")
 def test_our_log_lines_under_gunicorn_have_time_and_level(tmp_path):
     config = write_config(tmp_path, f"sqlite:///{tmp_path}/bot.db")
-    port = _free_port()
+    port = free_port()
     from gunicorn.config import KNOWN_SETTINGS
 
     options = (

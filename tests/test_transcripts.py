@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chatbotmaker_core.transcripts import TranscriptError, load_transcript
-from cli_helpers import run, run_main
-from transcript_helpers import BUYS, WRONG, make_shop, write
+from tests.support.cli import run, run_main
+from tests.support.transcripts import BUYS, WRONG, make_shop, write
 
 
 def test_a_passing_transcript_passes_and_leaves_the_real_database_alone(tmp_path, capsys):

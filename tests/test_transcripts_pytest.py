@@ -14,7 +14,7 @@ from chatbotmaker_core.message import Message, Reply
 from chatbotmaker_core.testing import BotHarness
 from chatbotmaker_core.transcripts.concurrency import check_guarantees
 from chatbotmaker_core.transcripts.trace import Trace
-from transcript_helpers import BUYS, WRONG, make_shop, write
+from tests.support.transcripts import BUYS, WRONG, make_shop, write
 
 TESTS = """
 import pytest

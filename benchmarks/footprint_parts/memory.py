@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import postgres_module
-
+from devsupport import postgres
 from footprint_parts.worker import FROM_TURNS, MIB
 
 BENCHMARKS = Path(__file__).resolve().parent.parent
@@ -31,7 +30,6 @@ SEED = 20_240_601
 
 def prepare_database(url: str, users: int) -> float:
     """Create the schema and add ``users`` users with a ``count`` of 0; seconds taken."""
-    sys.path.insert(0, str(BENCHMARKS))
     from contenders.bot import COUNTER, INITIAL_STATE
     from contenders.protocol import fb_id, populate
     from sqlalchemy import text
@@ -164,7 +162,6 @@ def measure_memory(args: argparse.Namespace, workdir: Path, say: Any) -> dict[st
     if not args.postgresql:
         memory["postgresql"] = {"skipped": "--no-postgresql"}
         return memory
-    postgres = postgres_module()
     try:
         server = postgres.start_postgres()
     except postgres.PostgresUnavailable as error:
@@ -182,4 +179,4 @@ def measure_memory(args: argparse.Namespace, workdir: Path, say: Any) -> dict[st
 
 
 def postgres_available() -> bool:
-    return postgres_module().find_postgres_bindir() is not None
+    return postgres.find_postgres_bindir() is not None

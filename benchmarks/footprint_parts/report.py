@@ -5,12 +5,7 @@ Also what it records of the machine, so that figures from two machines are not c
 
 from __future__ import annotations
 
-import os
-import platform
-from importlib import metadata
 from typing import Any
-
-from machine import cpu_model
 
 from footprint_parts.memory import GROWTH_MIB
 
@@ -114,24 +109,6 @@ def report_startup(startup: dict[str, Any]) -> None:
 
 def _mib(value: float | None) -> str:
     return f"{value:>7.1f}" if value is not None else f"{'-':>7}"
-
-
-def machine() -> dict[str, Any]:
-    cpu = cpu_model()
-    packages = {}
-    for name in ("chatbotmaker-core", "sqlalchemy", "psycopg", "pluggy"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return {
-        "nproc": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "cpu": cpu,
-        "system": platform.platform(),
-        "python": platform.python_version(),
-        "packages": packages,
-    }
 
 
 def _per_turn(value: float | None) -> str:

@@ -12,10 +12,8 @@ import os
 import random
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-BENCHMARKS = Path(__file__).resolve().parent.parent
 #: growth is measured, and allocations traced, from here on: past the start-up's allocations
 FROM_TURNS = 1_000
 #: memory is sampled at these turns (those within the run) and every twentieth of the run
@@ -75,7 +73,6 @@ def checkpoints(turns: int) -> list[int]:
 
 def memory_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Build the bot on an existing database and handle turns, sampling memory as it goes."""
-    sys.path.insert(0, str(BENCHMARKS))
     from contenders.bot import rules
     from contenders.protocol import TEXT, fb_id
 

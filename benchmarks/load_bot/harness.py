@@ -4,26 +4,25 @@ running one scenario, from starting its servers to checking what they did.
 
 from __future__ import annotations
 
-import os
-import platform
 import secrets
 import shutil
 import subprocess
 import tempfile
 import time
 from dataclasses import asdict
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from machine import cpu_model, postgres_module
+from machine import machine
 
+from devsupport.net import free_port
+from devsupport.postgres import start_postgres
 from load_bot.checks import check
 from load_bot.client import Client
 from load_bot.cpu import cpu_snapshot
 from load_bot.graph_api import GraphApi
 from load_bot.measure import measure
-from load_bot.processes import BENCHMARKS, PYTHON, Processes, child_env, free_port, wait_healthy
+from load_bot.processes import BENCHMARKS, PYTHON, Processes, child_env, wait_healthy
 from load_bot.scenarios import CONFIG_TEMPLATE, Load, Scenario
 from load_bot.workload import build_lanes, build_warmup, events_of
 
@@ -52,7 +51,7 @@ class Harness:
         try:
             if self.want_postgres:
                 self.say("starting PostgreSQL ...")
-                self.postgres = postgres_module().start_postgres()
+                self.postgres = start_postgres()
             self.graph = GraphApi(self.processes)
         except BaseException:
             self.close()
@@ -77,18 +76,8 @@ class Harness:
             print(text, flush=True)
 
     def machine(self) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "nproc": os.cpu_count(),
-            "cpu_model": cpu_model(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "packages": {},
-        }
-        for name in ("gunicorn", "flask", "sqlalchemy", "psycopg", "procrastinate", "requests"):
-            try:
-                info["packages"][name] = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                pass
+        """:func:`machine.machine`, with the serving stack's versions and PostgreSQL's."""
+        info = machine(("gunicorn", "flask", "sqlalchemy", "psycopg", "procrastinate", "requests"))
         if self.postgres is not None:
             from sqlalchemy import create_engine, text
             from sqlalchemy.pool import NullPool

@@ -6,14 +6,13 @@ body after the other (as Meta does for a page) keeps each user's order.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from devsupport.facebook import sign
 from load_bot.scenarios import Load
 
 PAGE_ID = "100000000000001"
@@ -52,10 +51,6 @@ class Body:
 def message_text(seq: int) -> str:
     # Some texts need \\u escapes in the body, as Meta sends them: the signature covers those.
     return f"hello {seq}" + (" café ☕" if seq % 5 == 0 else "")
-
-
-def sign(raw: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
 def make_body(events: list[Event], secret: str, rng: random.Random) -> Body:

@@ -6,13 +6,8 @@ compared unawares.
 
 from __future__ import annotations
 
-import os
-import platform
-import sqlite3
 import statistics
 from typing import Any
-
-from machine import cpu_model
 
 from turns_parts.rounds import BACKEND_LABELS, short_users
 
@@ -22,18 +17,6 @@ TARGETS = {
     # per-turn cost at the largest size (1M users) / at the smallest (1k), at most, each backend
     "cost_growth": 1.5,
 }
-
-
-def machine() -> dict[str, Any]:
-    cpu = cpu_model()
-    return {
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "system": platform.platform(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-    }
 
 
 def paired(a: dict[str, Any], b: dict[str, Any]) -> float:

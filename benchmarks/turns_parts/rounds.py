@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from machine import postgres_module
-
+from devsupport import postgres
 from turns_parts.workers import Contender, WorkerProcess
 
 BACKENDS = ("sqlite", "postgresql")
 BACKEND_LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-#: the throwaway server's settings over tests/postgres.py's (fsync and synchronous_commit off):
+#: the throwaway server's settings over devsupport.postgres's (fsync and synchronous_commit off):
 #: shared buffers that hold the 1M-user databases, as a server sized for them would have
 PG_SETTINGS = {"shared_buffers": "1GB"}
 
@@ -77,9 +76,8 @@ class Run:
         self.postgres: Any = None
         self.postgres_settings: dict[str, str] | None = None
         if "postgresql" in backends:
-            module = postgres_module()
-            self.postgres = module.start_postgres(settings=PG_SETTINGS)
-            self.postgres_settings = {**module.SETTINGS, **PG_SETTINGS}
+            self.postgres = postgres.start_postgres(settings=PG_SETTINGS)
+            self.postgres_settings = {**postgres.SETTINGS, **PG_SETTINGS}
             if nice:
                 self._renice_server(nice)
 

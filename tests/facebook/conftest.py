@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_graph import FakeGraph
-from fb_helpers import APP_SECRET, RULES, TOKEN, VERIFY_TOKEN
 from sqlalchemy.orm import DeclarativeBase
 
 from chatbotmaker_core import Bot, Database, Dispatcher
 from chatbotmaker_core.web import create_app
 from chatbotmaker_facebook import FacebookMessenger
+from tests.support.facebook import APP_SECRET, RULES, TOKEN, VERIFY_TOKEN
+from tests.support.fake_graph import FakeGraph
 
 
 class Base(DeclarativeBase):

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_graph import FakeGraph
-from fb_helpers import APP_SECRET, TOKEN, VERIFY_TOKEN, batch, event, post
 from sqlalchemy import select
 from sqlalchemy.orm import DeclarativeBase
 
 from chatbotmaker_core import Bot, Database, Dispatcher
 from chatbotmaker_core.web import create_app
 from chatbotmaker_facebook import FacebookMessenger
+from tests.support.facebook import APP_SECRET, TOKEN, VERIFY_TOKEN, batch, event, post
+from tests.support.fake_graph import FakeGraph
 
 DEADLINE = 1.5
 #: what a test allows above a deadline: generous, the bound is about correctness

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from fb_helpers import (
+from flask import Flask, request
+
+from chatbotmaker_core import Bot, ConfigError, Database, Dispatcher
+from chatbotmaker_core.cli import main
+from chatbotmaker_core.testing import RecordingMessenger
+from chatbotmaker_core.web import create_app
+from chatbotmaker_facebook import FacebookMessenger, facebook_route
+from devsupport.net import free_port
+from tests.support.facebook import (
     APP_SECRET,
     PSID,
     RULES,
@@ -27,13 +34,6 @@ from fb_helpers import (
     sample_bytes,
     sign,
 )
-from flask import Flask, request
-
-from chatbotmaker_core import Bot, ConfigError, Database, Dispatcher
-from chatbotmaker_core.cli import main
-from chatbotmaker_core.testing import RecordingMessenger
-from chatbotmaker_core.web import create_app
-from chatbotmaker_facebook import FacebookMessenger, facebook_route
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "facebook"
 
@@ -102,7 +102,7 @@ def _config(db_dir, **messenger) -> dict:
         "bot": {"send_backoff": 0.01},
         "messenger": {"name": "facebook", **messenger},
         "database": {"name": "sqlalchemy", "url": f"sqlite:///{db_dir}/config.db"},
-        "rules": {"name": "python", "source": "fb_helpers:RULES"},
+        "rules": {"name": "python", "source": "tests.support.facebook:RULES"},
     }
 
 
@@ -162,12 +162,6 @@ def test_the_example_config_checks(monkeypatch, capsys, db_dir):
 
 
 # -- real servers: chatbotmaker serve (waitress) and gunicorn --------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -244,7 +238,7 @@ def _exercise(base: str, graph) -> None:
 
 
 def test_chatbotmaker_serve_runs_the_facebook_webhook_on_waitress(graph, db_dir):
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "chatbotmaker_core.cli", "serve", "--port", str(port)]
     with _running(command, _server_env(graph, db_dir), port) as base:
         _exercise(base, graph)
@@ -263,7 +257,7 @@ def _gunicorn_options() -> list[str]:
     reason="gunicorn is not installed",
 )
 def test_gunicorn_with_several_workers(graph, db_dir):
-    port = _free_port()
+    port = free_port()
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     command = [
         gunicorn,

@@ -8,7 +8,6 @@ import json
 import uuid
 
 import pytest
-from fb_helpers import APP_SECRET, TOKEN, VERIFY_TOKEN, sign
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,7 @@ from chatbotmaker_core.storable import storable_text
 from chatbotmaker_core.web import create_app
 from chatbotmaker_facebook import FacebookMessenger
 from chatbotmaker_facebook.payloads import split_text, text_units
+from tests.support.facebook import APP_SECRET, TOKEN, VERIFY_TOKEN, sign
 
 # -- webhook bodies: near-valid shapes with wrong types anywhere -----------------------------
 

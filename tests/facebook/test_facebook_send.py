@@ -6,12 +6,12 @@ import logging
 import socket
 
 import pytest
-from fb_helpers import APP_SECRET, LONG_TEXT, PROOF, TOKEN, batch, event, post, sample
 from sqlalchemy import select
 
 from chatbotmaker_core import Button, ConfigError, DeliveryError, QuickReply, Reply
 from chatbotmaker_core.web import create_app
 from chatbotmaker_facebook import FacebookMessenger, GraphAPIError
+from tests.support.facebook import APP_SECRET, LONG_TEXT, PROOF, TOKEN, batch, event, post, sample
 
 
 def failures(bot) -> list[dict]:

@@ -8,26 +8,17 @@ of the batch, and the webhook answers 200 for what can never succeed.
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
-from fb_helpers import APP_SECRET, RULES, TOKEN, VERIFY_TOKEN, batch, event, post
 from sqlalchemy import text
 
 from chatbotmaker_core import Bot, Database, Dispatcher
 from chatbotmaker_core.queued.worker import WorkerSettings, work
 from chatbotmaker_core.web import create_app
 from chatbotmaker_facebook import FacebookMessenger
+from tests.support.facebook import APP_SECRET, RULES, TOKEN, VERIFY_TOKEN, batch, event, post
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_url(postgres_server):
-    name = f"fb_{uuid.uuid4().hex[:16]}"
-    url = postgres_server.create_database(name)
-    yield url
-    postgres_server.drop_database(name)
 
 
 def remember(user, user_input):

@@ -3,9 +3,9 @@
 import sys
 
 import pytest
-from fb_helpers import batch, event, post
 
 from chatbotmaker_core.web import create_app
+from tests.support.facebook import batch, event, post
 
 
 @pytest.mark.parametrize("raised", [SystemExit, KeyboardInterrupt])

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-from fb_helpers import (
+
+from chatbotmaker_core.web import MAX_BODY_BYTES, create_app
+from tests.support.facebook import (
     APP_SECRET,
     PROOF,
     PSID,
@@ -18,8 +20,6 @@ from fb_helpers import (
     sample_bytes,
     sign,
 )
-
-from chatbotmaker_core.web import MAX_BODY_BYTES, create_app
 
 # -- events that get an answer -------------------------------------------------------------
 

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from fb_helpers import APP_SECRET, TOKEN, VERIFY_TOKEN, batch, event, sign
-from test_facebook_integration import EXAMPLE, _free_port, _gunicorn_options
+
+from devsupport.net import free_port
+from tests.facebook.test_facebook_integration import EXAMPLE, _gunicorn_options
+from tests.support.facebook import APP_SECRET, TOKEN, VERIFY_TOKEN, batch, event, sign
 
 pytestmark = pytest.mark.skipif(
     shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None,
@@ -38,7 +40,7 @@ def test_metrics_sum_over_two_gunicorn_workers(graph, tmp_path):
     config.write_text(
         config.read_text() + f'\n[metrics]\nenabled = true\ntoken = "{METRICS_TOKEN}"\n'
     )
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "FACEBOOK_PAGE_TOKEN": TOKEN,
@@ -82,7 +84,7 @@ def test_metrics_sum_over_two_gunicorn_workers(graph, tmp_path):
                 answers = list(pool.map(lambda n: post_event(base, n), range(sent, sent + 12)))
                 assert all(answer.ok for answer in answers)
                 sent += 12
-                if len(list(Path(tempfile_dir(process.pid)).glob("*.db"))) >= 2:
+                if len(worker_pids(process.pid)) >= 2:
                     break
         # a redelivery of one of them: a duplicate
         body = json.dumps(batch([event("user0", "mid.0", "hi")])).encode()
@@ -93,8 +95,7 @@ def test_metrics_sum_over_two_gunicorn_workers(graph, tmp_path):
             scrape = requests.get(f"{base}/metrics", headers=auth, timeout=5)
             assert scrape.status_code == 200
             scrapes.append(scrape.text)
-        pids = {p.stem.split("_")[-1] for p in Path(tempfile_dir(process.pid)).glob("*.db")}
-        assert len(pids) == 2, "both workers handled events"
+        assert len(worker_pids(process.pid)) == 2, "both workers handled events"
         for text in scrapes:
             assert value(text, 'chatbotmaker_turns_total{outcome="ok"}') == sent
             assert value(text, 'chatbotmaker_turns_total{outcome="duplicate"}') == 1
@@ -115,6 +116,11 @@ def post_event(base: str, number: int) -> requests.Response:
     body = json.dumps(batch([event(f"user{number % 3}", f"mid.{number}", "hi")])).encode()
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)}
     return requests.post(f"{base}/webhook", data=body, headers=headers, timeout=10)
+
+
+def worker_pids(master_pid: int) -> set[str]:
+    """The gunicorn workers that wrote metrics (prometheus_client's files end in _<pid>)."""
+    return {p.stem.split("_")[-1] for p in Path(tempfile_dir(master_pid)).glob("*.db")}
 
 
 def tempfile_dir(master_pid: int) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from chatbotmaker_core.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 CHATBOTMAKER = Path(sys.executable).with_name("chatbotmaker")
 

@@ -1,4 +1,4 @@
-"""Constants, rules and request helpers shared by the facebook tests."""
+"""Constants, rules and request helpers shared by the facebook tests (``tests/facebook/``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from chatbotmaker_core import Button, QuickReply
+from devsupport.facebook import sign as signature_of
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "facebook" / "samples"
 TOKEN = "EAAGtestPAGEtoken0123456789abcdefSECRET"
 APP_SECRET = "app-secret-5f4dcc3b5aa765d61d8327deb882cf99"
 VERIFY_TOKEN = "verify-me-please"
@@ -59,7 +60,8 @@ def sample_bytes(name: str) -> bytes:
 
 
 def sign(body: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    """The signature header of ``body``, with the tests' app secret unless told otherwise."""
+    return signature_of(body, secret)
 
 
 def post(client, payload: Any, *, signature: str | None | bool = True, path: str = "/webhook"):

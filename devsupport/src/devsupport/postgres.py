@@ -10,9 +10,9 @@ is already running instead. Both give a :class:`PostgresServer`::
     ...
     server.stop()                           # also at interpreter exit, if forgotten
 
-``initdb`` and ``pg_ctl`` refuse to run as root. As root, the folder is handed to an
-unprivileged user (``nobody``, or a ``chatbotmaker-pg`` system user created for it) and both
-run as that user.
+``initdb`` and ``pg_ctl`` refuse to run as root. As root, the folder is handed to an existing
+unprivileged user (``$CHATBOTMAKER_PG_USER``, else ``nobody``) and both run as that user; no
+user is ever created here (``.ci/run`` creates one beforehand when it runs as root).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -31,6 +30,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+from devsupport.net import free_port
 
 __all__ = [
     "PostgresServer",
@@ -51,7 +52,8 @@ SETTINGS = {
     "shared_buffers": "64MB",
     "log_min_messages": "warning",
 }
-DROP_USER = "chatbotmaker-pg"
+#: the existing unprivileged user to run the server as when the caller is root
+USER_VARIABLE = "CHATBOTMAKER_PG_USER"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
@@ -236,7 +238,7 @@ def start_postgres(
         )  # fmt: skip
         chosen = {**SETTINGS, "unix_socket_directories": f"'{root / 'socket'}'", **(settings or {})}
         for attempt in range(3):  # another process may take the free port before we bind it
-            port = _free_port()
+            port = free_port()
             _write_settings(root / "data" / "postgresql.conf", {**chosen, "port": str(port)})
             try:
                 server._pg_ctl("start")
@@ -291,25 +293,22 @@ def _run(
 
 
 def _unprivileged_user() -> str:
-    """A user other than root to run the server as: ``nobody``, else one created for it."""
-    for name in ("nobody", DROP_USER):
-        try:
-            if pwd.getpwnam(name).pw_uid != 0:
-                return name
-        except KeyError:
-            pass
-    useradd = shutil.which("useradd")
-    if useradd is None:
-        raise PostgresUnavailable(
-            "running as root, but there is no 'nobody' user and no useradd to create one: "
-            "initdb refuses to run as root"
-        )
-    subprocess.run(
-        [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", DROP_USER],
-        check=True,
-        capture_output=True,
+    """The existing user other than root to run the server as: ``$CHATBOTMAKER_PG_USER``, else
+    ``nobody``. Raises :class:`PostgresUnavailable` naming the fix when there is none."""
+    name = os.environ.get(USER_VARIABLE, "").strip() or "nobody"
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+    except KeyError:
+        problem = f"there is no user {name!r}"
+    else:
+        if uid != 0:
+            return name
+        problem = f"user {name!r} is root"
+    raise PostgresUnavailable(
+        f"running as root and {problem}: initdb refuses to run as root; set ${USER_VARIABLE} "
+        "to an existing unprivileged user (e.g. after `useradd --system chatbotmaker-pg`, as "
+        ".ci/run does), or run the tests as a non-root user"
     )
-    return DROP_USER
 
 
 def _temp_parent(run_as: str | None) -> str | None:
@@ -321,12 +320,6 @@ def _temp_parent(run_as: str | None) -> str | None:
         if not folder.stat().st_mode & 0o001:  # others may not traverse it
             return "/tmp"
     return str(parent)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _port_taken(log_path: Path) -> bool:
