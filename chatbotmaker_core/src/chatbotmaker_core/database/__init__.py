@@ -57,7 +57,9 @@ class Database:
         busy_timeout: float | None = None,
     ) -> None:
         lock_wait = busy_timeout_seconds(busy_timeout)
-        options = {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
+        options: dict[str, Any] = (
+            {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
+        )
         url = parse_url(options.get("sqlalchemy.url"))
         backend = url.get_backend_name()
         # A server can restart under us; a SQLite file cannot, so it is spared the ping.

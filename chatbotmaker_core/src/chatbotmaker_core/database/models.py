@@ -37,7 +37,7 @@ class Models:
     DeliveryFailure: Any
 
 
-def new_base() -> type:
+def new_base() -> type[DeclarativeBase]:
     return type("Base", (DeclarativeBase,), {})
 
 

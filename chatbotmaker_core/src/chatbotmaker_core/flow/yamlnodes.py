@@ -21,7 +21,7 @@ from ..errors import ConfigError
 try:  # the C composer: optional (ruamel.yaml[libyaml])
     from ruamel.yaml.cyaml import CSafeLoader as _CLoader
 except ImportError:  # pragma: no cover - depends on the platform's wheels
-    _CLoader = None
+    _CLoader = None  # type: ignore[misc, assignment]
 
 Path_ = tuple[Any, ...]
 STR = "tag:yaml.org,2002:str"

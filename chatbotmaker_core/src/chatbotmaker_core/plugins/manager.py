@@ -14,7 +14,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -175,7 +175,7 @@ class PluginManager:
 
     def commands(self) -> dict[str, tuple[Command, PluginInfo]]:
         """``{name: (command, plugin)}``: the commands plugins add, conflicts left out."""
-        return self.components(COMMAND)
+        return cast(dict[str, tuple[Command, PluginInfo]], self.components(COMMAND))
 
     @property
     def conflicts(self) -> list[str]:
