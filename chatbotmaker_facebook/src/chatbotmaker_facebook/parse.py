@@ -46,7 +46,7 @@ class PayloadError(ValueError):
     """The webhook body does not have the Messenger Platform's shape; the webhook answers 400."""
 
 
-def parse_payload(payload: Any) -> list[Message]:
+def parse_payload(payload: object) -> list[Message]:
     """Every message of every entry, in order; ``[]`` when there is nothing to answer."""
     if not isinstance(payload, dict):
         raise PayloadError("the body must be a JSON object")

@@ -43,23 +43,25 @@ def new_base() -> type[DeclarativeBase]:
 
 def models_for(base: Any) -> Models:
     """Our ORM classes on ``base``, defined on first call: ``models_for(Base).User``."""
-    existing = base.__dict__.get("_chatbotmaker_models")
+    existing: Models | None = base.__dict__.get("_chatbotmaker_models")
     if existing is not None:
         return existing
 
-    class User(UserMixin, base):
+    # ``base`` is the application's, known only at run time: mypy sees these classes as Any.
+    class User(UserMixin, base):  # type: ignore[misc]
         """A platform user: ``fb_id`` is the platform's id, ``state`` the state it is in."""
 
         __tablename__ = "users"
         id = Column(Integer, primary_key=True)
-        fb_id = Column(String(255), nullable=False, unique=True, index=True)
-        state = Column(String(255), nullable=False)
+        # str on instances, as UserMixin declares for handlers
+        fb_id = Column(String(255), nullable=False, unique=True, index=True)  # type: ignore[assignment]
+        state = Column(String(255), nullable=False)  # type: ignore[assignment]
         arguments = relationship("Argument", back_populates="user", lazy="dynamic")
 
         def __init__(self, fb_id: str | None = None, state: str = "welcome", **kwargs: Any):
             super().__init__(fb_id=fb_id, state=state, **kwargs)
 
-    class Argument(base):
+    class Argument(base):  # type: ignore[misc]
         """A per-user key/value pair; values are JSON (str, numbers, lists, dicts...), numbers
         kept exactly on every database (see :mod:`.values`)."""
 
@@ -74,14 +76,14 @@ def models_for(base: Any) -> Models:
         def __init__(self, name: str | None = None, value: Any = None, **kwargs: Any):
             super().__init__(name=name, value=value, **kwargs)
 
-    class HandledMessage(base):
+    class HandledMessage(base):  # type: ignore[misc]
         """Platform message ids already handled: a redelivery finds its id here."""
 
         __tablename__ = "chatbotmaker_handled_messages"
         message_id = Column(String(255), primary_key=True)
         handled_at = Column(DateTime(timezone=True), nullable=False, default=_now)
 
-    class DeliveryFailure(base):
+    class DeliveryFailure(base):  # type: ignore[misc]
         """Replies that could not be delivered, for an operator to look at."""
 
         __tablename__ = "chatbotmaker_delivery_failures"

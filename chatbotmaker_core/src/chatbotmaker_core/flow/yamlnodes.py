@@ -99,8 +99,9 @@ def _convert(node: Any, path: Path_, document: Document, construct: Any) -> Any:
                     f"{file_position(document, key_node)}: duplicate key {key!r}; "
                     f"each key may appear once in a mapping"
                 )
-            document.keys[(*path, key)] = _position(key_node)
-            result[key] = _convert(value_node, (*path, key), document, construct)
+            here = (*path, key)
+            document.keys[here] = _position(key_node)
+            result[key] = _convert(value_node, here, document, construct)
         document.values[path] = _position(node)
         return result
     if isinstance(node, SequenceNode):

@@ -20,7 +20,15 @@ import pluggy
 
 from .. import hookspecs
 from ..errors import PluginConflictError, UnknownPluginError, did_you_mean
-from ..hookspecs import COMMAND, COMMAND_HOOK, COMPONENT_KINDS, PROJECT, Command
+from ..hookspecs import (
+    COMMAND,
+    COMMAND_HOOK,
+    COMPONENT_KINDS,
+    PROJECT,
+    Command,
+    ConfigureCommand,
+    RunCommand,
+)
 from .records import (
     CORE_DISTRIBUTION,
     DISABLED_VARIABLE,
@@ -244,7 +252,9 @@ def _recorder(kind: str, names: dict[str, Any]) -> Callable[..., None]:
     """The ``register`` callback a hook of ``kind`` gets, storing into ``names``."""
     if kind == COMMAND:
 
-        def register_command(name: str, run: Any, help: str = "", configure: Any = None) -> None:
+        def register_command(
+            name: str, run: RunCommand, help: str = "", configure: ConfigureCommand | None = None
+        ) -> None:
             names[name] = Command(name, run, help, configure)
 
         return register_command
