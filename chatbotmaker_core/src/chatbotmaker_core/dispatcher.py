@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, UnknownStateError, did_you_mean
+
+if TYPE_CHECKING:
+    from .user import UserMixin
+
+#: a state's handler: ``func(user, user_input)``, or ``pre_func(user)`` and the others; what it
+#: returns is ignored. Loose on purpose: an application annotates ``user`` with its own ORM
+#: class (a subclass of ``UserMixin``), which a stricter callable type would refuse.
+Handler = Callable[..., Any]
+#: one state: handler key (``func``, ``pre_func``...) -> handler
+StateHandlers = dict[str, Handler]
 
 #: handler key -> the arguments it is called with after ``user``
 HANDLER_KEYS: dict[str, tuple[str, ...]] = {
@@ -34,7 +44,7 @@ class Dispatcher:
 
     def __init__(self, config: Mapping[str, Any], env: Mapping[str, Any] | None = None) -> None:
         self.config = {**config, "actions": _resolve(config, env)}
-        self.actions: dict[str, dict[str, Callable[..., Any]]] = self.config["actions"]
+        self.actions: dict[str, StateHandlers] = self.config["actions"]
 
     @property
     def states(self) -> list[str]:
@@ -48,27 +58,27 @@ class Dispatcher:
         if name not in self.actions:
             raise UnknownStateError(name, self.actions)
 
-    def execute_event(self, user: Any, name: str, *args: Any) -> Any:
+    def execute_event(self, user: UserMixin, name: str, *args: Any) -> object:
         """Run handler ``name`` of the state ``user`` is in, if that state has one."""
         callback = self.actions[user.state].get(name)
         if callback is not None:
             return callback(user, *args)
         return None
 
-    def execute_func(self, user: Any, user_input: Any) -> Any:
+    def execute_func(self, user: UserMixin, user_input: str | None) -> object:
         return self.execute_event(user, "func", user_input)
 
-    def execute_enter_func(self, user: Any) -> Any:
+    def execute_enter_func(self, user: UserMixin) -> object:
         return self.execute_event(user, "enter_func")
 
-    def execute_pre_func(self, user: Any) -> Any:
+    def execute_pre_func(self, user: UserMixin) -> object:
         return self.execute_event(user, "pre_func")
 
-    def execute_post_func(self, user: Any) -> Any:
+    def execute_post_func(self, user: UserMixin) -> object:
         return self.execute_event(user, "post_func")
 
 
-def _resolve(config: Mapping[str, Any], env: Mapping[str, Any] | None) -> dict[str, dict]:
+def _resolve(config: Mapping[str, Any], env: Mapping[str, Any] | None) -> dict[str, StateHandlers]:
     """Bind DEFAULT states and validate every state, reporting all problems at once."""
     if not isinstance(config, Mapping) or not isinstance(config.get("actions"), Mapping):
         raise ConfigError(
@@ -76,7 +86,7 @@ def _resolve(config: Mapping[str, Any], env: Mapping[str, Any] | None) -> dict[s
             "e.g. {'actions': {'welcome': {'func': ...}}}"
         )
     problems: list[str] = []
-    actions: dict[str, dict] = {}
+    actions: dict[str, StateHandlers] = {}
     for state, handlers in config["actions"].items():
         if handlers is Dispatcher.DEFAULT:
             handlers = _bind_default(state, env, problems)
@@ -96,7 +106,9 @@ def _resolve(config: Mapping[str, Any], env: Mapping[str, Any] | None) -> dict[s
     return actions
 
 
-def _bind_default(state: str, env: Mapping[str, Any] | None, problems: list[str]) -> dict | None:
+def _bind_default(
+    state: str, env: Mapping[str, Any] | None, problems: list[str]
+) -> StateHandlers | None:
     if env is None:
         problems.append(
             f"state {state!r} is Dispatcher.DEFAULT but no env was given: "

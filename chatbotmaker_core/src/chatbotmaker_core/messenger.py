@@ -21,7 +21,7 @@ class Messenger:
     implements ``blueprint(bot)`` returning a Flask blueprint, served at ``/webhook``.
     """
 
-    def send(self, user_id: str, text: str) -> Any:
+    def send(self, user_id: str, text: str) -> object:
         """Send ``text`` to ``user_id``."""
         raise NotImplementedError(f"{type(self).__name__} must implement send(user_id, text)")
 
@@ -31,7 +31,7 @@ class Messenger:
     def mark_seen(self, user_id: str) -> None:
         """Mark the user's last message as seen. No-op unless the platform has it."""
 
-    def send_reply(self, user_id: str, reply: Reply) -> Any:
+    def send_reply(self, user_id: str, reply: Reply) -> object:
         """Send a reply that may carry quick replies or buttons.
 
         Messengers that support them override this; the default sends them as plain text.
@@ -46,7 +46,7 @@ class Messenger:
         """
         return (reply,)
 
-    def send_payload(self, user_id: str, payload: Any) -> Any:
+    def send_payload(self, user_id: str, payload: Any) -> object:
         """Send one payload of :meth:`render`; the default sends it with :meth:`send_reply`.
 
         Raises :class:`~chatbotmaker_core.DeliveryError` like ``send``.

@@ -162,7 +162,7 @@ def add_route(app: Any, bot: Any, config: Mapping[str, Any], *, shared: bool) ->
     from flask import Response, request
 
     @app.get("/metrics")
-    def metrics():  # type: ignore[no-untyped-def]
+    def metrics():
         if not authorized(request.headers.get("Authorization")):
             return Response("a bearer token is required\n", 401, {"WWW-Authenticate": "Bearer"})
         body, content_type = exposition(bot)

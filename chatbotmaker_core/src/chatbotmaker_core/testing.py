@@ -24,6 +24,7 @@ from .dispatcher import Dispatcher
 from .message import Message, Reply
 from .messenger import Messenger
 from .plugins import PluginInfo, PluginManager, get_plugin_manager
+from .user import UserMixin
 
 __all__ = ["BotHarness", "HandlerError", "RecordingMessenger", "registered_plugin"]
 
@@ -174,7 +175,7 @@ class BotHarness:
     def _arguments(self, user_id: str) -> dict[str, Any]:
         return self.database.get_arguments(user_id)
 
-    def user(self, user_id: str | None = None) -> Any:
+    def user(self, user_id: str | None = None) -> UserMixin | None:
         return self.database.get_user(self.user_id if user_id is None else user_id)
 
     @property

@@ -27,12 +27,12 @@ if TYPE_CHECKING:
 class UserMixin:
     """Methods available on the ``user`` passed to every handler."""
 
-    fb_id: Any
-    state: Any
+    fb_id: str
+    state: str
 
     @property
     def turn(self) -> Turn:
-        turn = self.__dict__.get("_turn")
+        turn: Turn | None = self.__dict__.get("_turn")
         if turn is None:
             raise ChatbotmakerError(
                 f"user {self.fb_id!r} is not in a turn: send_message, change_state and "

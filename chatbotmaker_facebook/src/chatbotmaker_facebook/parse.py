@@ -46,7 +46,7 @@ class PayloadError(ValueError):
     """The webhook body does not have the Messenger Platform's shape; the webhook answers 400."""
 
 
-def parse_payload(payload: Any) -> list[Message]:
+def parse_payload(payload: object) -> list[Message]:
     """Every message of every entry, in order; ``[]`` when there is nothing to answer."""
     if not isinstance(payload, dict):
         raise PayloadError("the body must be a JSON object")
@@ -124,7 +124,7 @@ def _message(event: dict[str, Any], where: str) -> Message | None:
     text = _text(body.get("text"), f"{where}.message.text")
     attachments = _attachments(body.get("attachments"), f"{where}.message.attachments")
     quick_reply = body.get("quick_reply")
-    common = {"message_id": mid, "timestamp": _timestamp(event), "raw": event}
+    common: dict[str, Any] = {"message_id": mid, "timestamp": _timestamp(event), "raw": event}
     if quick_reply is not None:
         if not isinstance(quick_reply, dict):
             raise PayloadError(f"{where}.message.quick_reply must be an object")

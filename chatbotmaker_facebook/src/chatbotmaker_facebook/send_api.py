@@ -49,7 +49,8 @@ def new_pool(url: str) -> urllib3.PoolManager:
     mean what they mean to requests, read once here. urllib3's own retries are off: a retry
     must go through our classification.
     """
-    from requests.certs import where as default_ca_bundle  # requests: only when made
+    # requests: only when made (its stubs omit certs.where, which it re-exports from certifi)
+    from requests.certs import where as default_ca_bundle  # type: ignore[attr-defined]
     from requests.utils import get_environ_proxies
 
     scheme = urlsplit(url).scheme

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, engine_from_config, select, text
 from sqlalchemy.exc import DBAPIError
@@ -26,6 +26,9 @@ from .sqlite import BUSY_TIMEOUT, configure_sqlite
 from .startup import check_base, connect_error, engine_error, parse_url, sqlite_folder_error
 from .statements import build_statements
 from .store import PortableStore, Store, UpsertStore
+
+if TYPE_CHECKING:
+    from ..user import UserMixin
 
 __all__ = ["Database", "add_relationship", "create_argument_class", "create_user_class"]
 
@@ -58,7 +61,9 @@ class Database:
         busy_timeout: float | None = None,
     ) -> None:
         lock_wait = busy_timeout_seconds(busy_timeout)
-        options = {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
+        options: dict[str, Any] = (
+            {"sqlalchemy.url": config} if isinstance(config, str) else dict(config)
+        )
         url = parse_url(options.get("sqlalchemy.url"))
         backend = url.get_backend_name()
         # A server can restart under us; a SQLite file cannot, so it is spared the ping.
@@ -152,7 +157,7 @@ class Database:
 
     # -- reading, for tests, tools and operators ---------------------------------------------
 
-    def get_user(self, fb_id: str) -> Any:
+    def get_user(self, fb_id: str) -> UserMixin | None:
         """The user with this platform id, detached, or ``None``."""
         with self.session_maker() as session:
             user = session.scalars(

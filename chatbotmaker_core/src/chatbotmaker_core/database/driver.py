@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from .statements import Statements
 from .store import Store, UserRow, now
@@ -41,7 +42,7 @@ class DriverStatement:
     __slots__ = ("sql", "_pick", "_processors")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))  # a DML statement
         self.sql = compiled.string
         positional = tuple(compiled.positiontup or ())
         names = positional or tuple(compiled.bind_names.values())
@@ -105,10 +106,12 @@ def driver_error(conn: Connection, statement: str, params: Any, error: Exception
     so callers tell a database outage from a handler's bug the same way on either path.
     """
     dialect = conn.dialect
-    disconnect = dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
+    # ``error`` is an instance of the driver's Error class (caught by ``dbapi_error``).
+    disconnect = dialect.is_disconnect(error, conn.connection.dbapi_connection, None)  # type: ignore[arg-type]
     if disconnect and not conn.invalidated:
         conn.invalidate(error)
-    return exc.DBAPIError.instance(
+    # A driver error: instance() returns the matching DBAPIError subclass.
+    return exc.DBAPIError.instance(  # type: ignore[return-value]
         statement,
         params,
         error,

@@ -59,14 +59,18 @@ def history() -> list[tuple[str, str | None, str]]:
     from alembic.script import ScriptDirectory
 
     scripts = ScriptDirectory.from_config(alembic_config())
-    found = []
+    found: list[tuple[str, str | None, str]] = []
     for script in reversed(list(scripts.walk_revisions())):
         doc = (script.doc or "").strip().splitlines()
-        found.append((script.revision, script.down_revision, doc[0] if doc else ""))
+        down = script.down_revision
+        below = ", ".join(down) if isinstance(down, (list, tuple)) else down
+        found.append((script.revision, below, doc[0] if doc else ""))
     return found
 
 
 def head() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    found = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert found is not None, "chatbotmaker's migrations have a head revision"
+    return found

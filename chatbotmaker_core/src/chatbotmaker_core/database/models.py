@@ -38,29 +38,31 @@ class Models:
     Transition: Any
 
 
-def new_base() -> type:
+def new_base() -> type[DeclarativeBase]:
     return type("Base", (DeclarativeBase,), {})
 
 
 def models_for(base: Any) -> Models:
     """Our ORM classes on ``base``, defined on first call: ``models_for(Base).User``."""
-    existing = base.__dict__.get("_chatbotmaker_models")
+    existing: Models | None = base.__dict__.get("_chatbotmaker_models")
     if existing is not None:
         return existing
 
-    class User(UserMixin, base):
+    # ``base`` is the application's, known only at run time: mypy sees these classes as Any.
+    class User(UserMixin, base):  # type: ignore[misc]
         """A platform user: ``fb_id`` is the platform's id, ``state`` the state it is in."""
 
         __tablename__ = "users"
         id = Column(Integer, primary_key=True)
-        fb_id = Column(String(255), nullable=False, unique=True, index=True)
-        state = Column(String(255), nullable=False)
+        # str on instances, as UserMixin declares for handlers
+        fb_id = Column(String(255), nullable=False, unique=True, index=True)  # type: ignore[assignment]
+        state = Column(String(255), nullable=False)  # type: ignore[assignment]
         arguments = relationship("Argument", back_populates="user", lazy="dynamic")
 
         def __init__(self, fb_id: str | None = None, state: str = "welcome", **kwargs: Any):
             super().__init__(fb_id=fb_id, state=state, **kwargs)
 
-    class Argument(base):
+    class Argument(base):  # type: ignore[misc]
         """A per-user key/value pair; values are JSON (str, numbers, lists, dicts...), numbers
         kept exactly on every database (see :mod:`.values`)."""
 
@@ -75,7 +77,7 @@ def models_for(base: Any) -> Models:
         def __init__(self, name: str | None = None, value: Any = None, **kwargs: Any):
             super().__init__(name=name, value=value, **kwargs)
 
-    class HandledMessage(base):
+    class HandledMessage(base):  # type: ignore[misc]
         """Platform message ids already handled: a redelivery finds its id here."""
 
         __tablename__ = "chatbotmaker_handled_messages"
@@ -84,7 +86,7 @@ def models_for(base: Any) -> Models:
         # whose message it was (the platform id), so erasing a user erases their ids too
         user_id = Column(String(255), index=True)
 
-    class DeliveryFailure(base):
+    class DeliveryFailure(base):  # type: ignore[misc]
         """Replies that could not be delivered, for an operator to look at."""
 
         __tablename__ = "chatbotmaker_delivery_failures"
@@ -95,7 +97,7 @@ def models_for(base: Any) -> Models:
         code = Column(String(64))
         failed_at = Column(DateTime(timezone=True), nullable=False, default=_now)
 
-    class Transition(base):
+    class Transition(base):  # type: ignore[misc]
         """A state change (``from_state`` is None when a new user enters the first state),
         written in the turn's transaction: the source of ``chatbotmaker stats``."""
 

@@ -131,7 +131,7 @@ def delete_user(database: Any, fb_id: str) -> dict[str, int]:
 
 def _application_references(conn: Any) -> list[tuple[str, str]]:
     inspector = inspect(conn)
-    found = []
+    found: list[tuple[str, str]] = []
     for table in inspector.get_table_names():
         if table == "arguments":
             continue
@@ -160,8 +160,12 @@ def statistics(database: Any, since: datetime | None = None) -> dict[str, Any]:
             .group_by(moves.c.from_state, moves.c.to_state)
             .order_by(func.count().desc(), moves.c.from_state, moves.c.to_state)
         ).all()
-        last = select(moves.c.user_id, func.max(moves.c.id).label("last")).where(*window)
-        last = last.group_by(moves.c.user_id).subquery()
+        last = (
+            select(moves.c.user_id, func.max(moves.c.id).label("last"))
+            .where(*window)
+            .group_by(moves.c.user_id)
+            .subquery()
+        )
         drop = dict(
             conn.execute(
                 select(moves.c.to_state, func.count())

@@ -49,6 +49,7 @@ def configure_sqlite(engine: Engine, busy_timeout: float = BUSY_TIMEOUT) -> None
             if on_pysqlite and not statements_watched(connection):
                 # The same statement without Connection.execute's bookkeeping: once per turn.
                 dbapi_connection = connection.connection.dbapi_connection
+                assert dbapi_connection is not None  # a connection in a transaction is live
                 try:
                     dbapi_connection.execute("BEGIN IMMEDIATE")
                 except dbapi_error(connection) as error:

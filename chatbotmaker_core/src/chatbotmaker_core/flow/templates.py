@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -92,7 +92,11 @@ def check_template(text: str) -> str | None:
     private = [
         name
         for node in tree.find_all((nodes.Getattr, nodes.Getitem))
-        for name in [node.attr if isinstance(node, nodes.Getattr) else _constant(node.arg)]
+        for name in [
+            node.attr
+            if isinstance(node, nodes.Getattr)
+            else _constant(cast(nodes.Getitem, node).arg)
+        ]
         if isinstance(name, str) and name.startswith("_")
     ]
     if private:

@@ -21,7 +21,7 @@ from ..errors import ConfigError
 try:  # the C composer: optional (ruamel.yaml[libyaml])
     from ruamel.yaml.cyaml import CSafeLoader as _CLoader
 except ImportError:  # pragma: no cover - depends on the platform's wheels
-    _CLoader = None
+    _CLoader = None  # type: ignore[misc, assignment]
 
 Path_ = tuple[Any, ...]
 STR = "tag:yaml.org,2002:str"
@@ -99,8 +99,9 @@ def _convert(node: Any, path: Path_, document: Document, construct: Any) -> Any:
                     f"{file_position(document, key_node)}: duplicate key {key!r}; "
                     f"each key may appear once in a mapping"
                 )
-            document.keys[(*path, key)] = _position(key_node)
-            result[key] = _convert(value_node, (*path, key), document, construct)
+            here = (*path, key)
+            document.keys[here] = _position(key_node)
+            result[key] = _convert(value_node, here, document, construct)
         document.values[path] = _position(node)
         return result
     if isinstance(node, SequenceNode):

@@ -14,13 +14,21 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
 from .. import hookspecs
 from ..errors import PluginConflictError, UnknownPluginError, did_you_mean
-from ..hookspecs import COMMAND, COMMAND_HOOK, COMPONENT_KINDS, PROJECT, Command
+from ..hookspecs import (
+    COMMAND,
+    COMMAND_HOOK,
+    COMPONENT_KINDS,
+    PROJECT,
+    Command,
+    ConfigureCommand,
+    RunCommand,
+)
 from .records import (
     CORE_DISTRIBUTION,
     DISABLED_VARIABLE,
@@ -175,7 +183,7 @@ class PluginManager:
 
     def commands(self) -> dict[str, tuple[Command, PluginInfo]]:
         """``{name: (command, plugin)}``: the commands plugins add, conflicts left out."""
-        return self.components(COMMAND)
+        return cast(dict[str, tuple[Command, PluginInfo]], self.components(COMMAND))
 
     @property
     def conflicts(self) -> list[str]:
@@ -244,7 +252,9 @@ def _recorder(kind: str, names: dict[str, Any]) -> Callable[..., None]:
     """The ``register`` callback a hook of ``kind`` gets, storing into ``names``."""
     if kind == COMMAND:
 
-        def register_command(name: str, run: Any, help: str = "", configure: Any = None) -> None:
+        def register_command(
+            name: str, run: RunCommand, help: str = "", configure: ConfigureCommand | None = None
+        ) -> None:
             names[name] = Command(name, run, help, configure)
 
         return register_command

@@ -189,7 +189,9 @@ class Queue:
             if exists:
                 return False
             # Straight to psycopg, without parameters: the schema's SQL contains '%' signs.
-            conn.connection.driver_connection.execute(self.app.schema_manager.get_schema())
+            driver = conn.connection.driver_connection
+            assert driver is not None  # a connection in a transaction is live
+            driver.execute(self.app.schema_manager.get_schema())
         log.warning("applied procrastinate's schema to %s", self.database.url)
         return True
 

@@ -103,7 +103,7 @@ class StepFailure:
     def tap_not_offered(
         cls, transcript: Transcript, step: Step, replies: Sequence[Reply]
     ) -> StepFailure:
-        offered = [o.title for r in replies for o in (*r.quick_replies, *r.buttons)]
+        offered = [o.title for r in replies for o in r.quick_replies + r.buttons]
         return cls(
             transcript,
             step,

@@ -72,7 +72,7 @@ class Recorder:
 def _title(replies: list[Reply], message: Message) -> str | None:
     """The title of the option tapped (a typed number picks one in ``chat``)."""
     for reply in replies:
-        for option in (*reply.quick_replies, *reply.buttons):
+        for option in reply.quick_replies + reply.buttons:
             if (option.payload or option.title) == message.payload:
                 return option.title
     return None

@@ -176,7 +176,9 @@ def run_steps(
                 if picked is None:
                     return StepFailure.tap_not_offered(transcript, step, replies)
                 text, extra = picked[1], {"kind": picked[0], "payload": picked[1]}
+            assert text is not None  # a step says, taps or redelivers (model.py checks)
             harness.say(text, message_id=f"transcript-{step.number}", allow_errors=True, **extra)
+            assert harness.last is not None  # say() sets it
             turn = harness.last
             message = turn.message
         previous = message

@@ -79,7 +79,7 @@ def merge_duplicate_users(conn: sa.Connection) -> list[dict[str, Any]]:
 def _references_to_users(conn: sa.Connection) -> list[tuple[str, str]]:
     """``(table, column)`` of every single-column foreign key to ``users.id`` but ours."""
     inspector = sa.inspect(conn)
-    found = []
+    found: list[tuple[str, str]] = []
     for table in inspector.get_table_names():
         if table == "arguments":
             continue
@@ -123,8 +123,9 @@ def _alter_arguments(conn: sa.Connection) -> None:
     op.alter_column("arguments", "name", type_=sa.String(255), nullable=False)
     op.alter_column("arguments", "user_id", nullable=False)
     for key in sa.inspect(conn).get_foreign_keys("arguments"):
-        if key["referred_table"] == "users" and key.get("name"):
-            op.drop_constraint(key["name"], "arguments", type_="foreignkey")
+        name = key.get("name")
+        if key["referred_table"] == "users" and name:
+            op.drop_constraint(name, "arguments", type_="foreignkey")
     op.create_foreign_key(
         "arguments_user_id_fkey", "arguments", "users", ["user_id"], ["id"], ondelete="CASCADE"
     )

@@ -16,7 +16,8 @@ def upgrade() -> None:
     if "chatbotmaker_handled_messages" in names:
         return  # the first schema, made by create_all before versions existed
     if "users" in names:
-        port_0013(op.get_bind(), op.get_context().config.attributes)
+        config = op.get_context().config
+        port_0013(op.get_bind(), config.attributes if config is not None else {})
     else:
         op.create_table(
             "users",
