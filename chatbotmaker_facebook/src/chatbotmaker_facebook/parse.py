@@ -82,9 +82,7 @@ def webhook_entries(payload: Any, expected: str) -> list[Any] | None:
         raise PayloadError("the body has no 'object' string")
     if kind != expected:
         # Another product (instagram, whatsapp...) posts other shapes: not ours to answer.
-        log.info(
-            "ignoring a webhook for object %r (this messenger serves %r)", kind[:40], expected
-        )
+        log.info("ignoring a webhook for object %r (this messenger serves %r)", kind[:40], expected)
         return None
     entries = payload.get("entry")
     if not isinstance(entries, list):

@@ -10,12 +10,14 @@ during a ``profile push``. Instagram accepts a subset, sent with ``platform=inst
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import urllib3
 
 from chatbotmaker_core.errors import did_you_mean
 
+from .errors import error_from_response
 from .send_api import SendApi
 
 #: the Messenger Profile fields Meta documents, per product
@@ -73,7 +75,7 @@ def _text(value: Any, limit: int = PAYLOAD_LIMIT) -> bool:
 def _get_started(value: Any) -> list[str]:
     if not isinstance(value, Mapping) or not _text(value.get("payload")):
         return [
-            f' must be a table with a payload string of 1-{PAYLOAD_LIMIT} characters '
+            f" must be a table with a payload string of 1-{PAYLOAD_LIMIT} characters "
             f'(get_started = {{payload = "GET_STARTED"}}), got {value!r}'
         ]
     extra = [k for k in value if k != "payload"]
@@ -82,7 +84,7 @@ def _get_started(value: Any) -> list[str]:
 
 def _greeting(value: Any) -> list[str]:
     if not isinstance(value, list) or not value:
-        return [' must be a list of {locale, text} tables ([[messenger.profile.greeting]])']
+        return [" must be a list of {locale, text} tables ([[messenger.profile.greeting]])"]
     problems = []
     for i, item in enumerate(value):
         if not isinstance(item, Mapping) or not isinstance(item.get("locale"), str):
@@ -192,6 +194,7 @@ class ProfileApi:
             timeout=timeout,
             http=http,
             path="me/messenger_profile",
+            errors=partial(error_from_response, api="Messenger Profile API"),
         )
         self.channel = platform or "facebook"
         self._params = {"platform": platform} if platform else {}
