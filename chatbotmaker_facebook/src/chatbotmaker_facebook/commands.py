@@ -48,6 +48,8 @@ def run_profile(args: argparse.Namespace) -> int:
     if args.action == "show":
         answer = messenger.fetch_profile()
         data = answer.get("data", answer)
+        if isinstance(data, list):  # Graph answers {"data": [{...the profile...}]}
+            data = data[0] if len(data) == 1 else ({} if not data else data)
         print(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
         return 0
     if not messenger.profile:
