@@ -90,3 +90,28 @@ def bot(make_bot) -> Bot:
 @pytest.fixture
 def client(bot):
     return create_app(bot).test_client()
+
+
+@pytest.fixture
+def make_meta_bot(graph: FakeGraph, db_dir: Path) -> Iterator[Callable[..., Bot]]:
+    """``make_meta_bot(MessengerClass, *args, **options)``: a bot on a fresh SQLite file whose
+    messenger (Instagram, WhatsApp...) sends to ``graph``."""
+    bots: list[Bot] = []
+
+    def build(kind: Callable[..., Any], *args: Any, **options: Any) -> Bot:
+        settings = {
+            "app_secret": APP_SECRET,
+            "verify_token": VERIFY_TOKEN,
+            "graph_url": graph.url,
+            "timeout": 2.0,
+            **options,
+        }
+        messenger = kind(*(args or (TOKEN,)), **settings)
+        database = Database({"sqlalchemy.url": f"sqlite:///{db_dir}/meta{len(bots)}.db"}, base=Base)
+        bot = Bot(dict(FAST_RETRIES), messenger, Dispatcher(RULES), database)
+        bots.append(bot)
+        return bot
+
+    yield build
+    for bot in bots:
+        bot.database.dispose()

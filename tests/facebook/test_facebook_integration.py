@@ -149,7 +149,10 @@ def test_plugins_command_lists_facebook(capsys):
     plugins = json.loads(capsys.readouterr().out)["plugins"]
     (facebook,) = [p for p in plugins if p["entry_point"] == "facebook"]
     assert facebook["distribution"] == "chatbotmaker-facebook"
-    assert facebook["registers"] == {"messenger": ["facebook"]}
+    assert facebook["registers"] == {
+        "command": ["profile"],
+        "messenger": ["facebook", "instagram", "whatsapp"],
+    }
     assert facebook["error"] is None
 
 

@@ -44,7 +44,16 @@ class Scripted:
     def applies_to(self, recorded: Recorded) -> bool:
         if self.on == "any" or not isinstance(recorded.body, dict):
             return True
-        return ("message" in recorded.body) == (self.on == "message")
+        return is_message(recorded.body) == (self.on == "message")
+
+
+def is_message(body: Any) -> bool:
+    """A Messenger/Instagram message, or a WhatsApp one (not a read receipt)."""
+    if not isinstance(body, dict):
+        return False
+    if "messaging_product" in body:
+        return "status" not in body
+    return "message" in body
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -52,17 +61,20 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in separate writes
     server: _Server
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.do_POST(method="GET")
+
+    def do_POST(self, method: str = "POST") -> None:  # noqa: N802 - http.server's naming
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         try:
-            body = json.loads(raw)
+            body = json.loads(raw) if raw else None
         except ValueError:
             body = raw
         url = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(url.query).items()}
         graph = self.server.graph
-        answer = graph._answer(Recorded("POST", url.path, query, body, dict(self.headers)))
+        answer = graph._answer(Recorded(method, url.path, query, body, dict(self.headers)))
         if answer.hang:
             released = graph._released.wait(answer.delay or None)
             if released or not answer.delay:
@@ -98,6 +110,8 @@ class FakeGraph:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        #: what a GET of the Messenger Profile answers (under ``data``)
+        self.profile: dict[str, Any] = {}
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._released = threading.Event()  # set: stalled requests give up
@@ -125,6 +139,7 @@ class FakeGraph:
         """Forget the requests and the script (between tests sharing one server)."""
         with self._lock:
             self.requests.clear()
+            self.profile = {}
             self._script.clear()
             self._released.set()  # requests still stalled from an earlier test end now
             self._released = threading.Event()
@@ -167,6 +182,12 @@ class FakeGraph:
                     self._script.remove(scripted)
                     return scripted
             number = len(self.requests)
+        if recorded.method == "GET":
+            return Scripted(200, {"data": [self.profile]}, {})
+        if recorded.path.endswith("/messenger_profile"):
+            return Scripted(200, {"result": "success"}, {})
+        if isinstance(recorded.body, dict) and "messaging_product" in recorded.body:
+            return Scripted(200, _whatsapp_answer(recorded.body, number), {})
         recipient = recorded.body.get("recipient", {}) if isinstance(recorded.body, dict) else {}
         return Scripted(200, {"recipient_id": recipient.get("id"), "message_id": f"m_{number}"}, {})
 
@@ -189,3 +210,33 @@ class FakeGraph:
             for r in self.requests
             if isinstance(r.body, dict) and "sender_action" in r.body
         ]
+
+    # -- WhatsApp Cloud API ---------------------------------------------------------------
+
+    def whatsapp(self) -> list[Recorded]:
+        """Cloud API message requests (not read receipts), in order."""
+        return [
+            r
+            for r in self.requests
+            if isinstance(r.body, dict) and "messaging_product" in r.body and is_message(r.body)
+        ]
+
+    def receipts(self) -> list[str]:
+        """The ``message_id`` of every WhatsApp read receipt, in order."""
+        return [
+            r.body["message_id"]
+            for r in self.requests
+            if isinstance(r.body, dict) and r.body.get("status") == "read"
+        ]
+
+
+def _whatsapp_answer(body: dict[str, Any], number: int) -> dict[str, Any]:
+    """The Cloud API's success: a read receipt's, or a sent message's with its wamid."""
+    if body.get("status") == "read":
+        return {"success": True}
+    to = body.get("to")
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": to, "wa_id": to}],
+        "messages": [{"id": f"wamid.fake{number}"}],
+    }

@@ -11,7 +11,7 @@ import email.utils
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chatbotmaker_core import DeliveryError
@@ -25,8 +25,9 @@ TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 613, 1200})
 #: invalid token (190), permissions (200), person unavailable (551), blocked or policy (230,
 #: 368, 10303). Any other code on a 4xx is permanent too; this set documents the known ones.
 PERMANENT_CODES = frozenset({10, 100, 190, 200, 230, 368, 551, 10303})
-#: permanent errors an operator must act on at once: the error message says what to do
-ALERT_CODES = frozenset({190})
+#: permanent errors an operator must act on at once, with what to do
+ALERTS = {190: "the page access token is invalid or expired: replace it"}
+ALERT_CODES = frozenset(ALERTS)
 
 #: longest Graph error message kept in exceptions and logs (a proxy may answer with a web page)
 _MAX_MESSAGE = 300
@@ -97,9 +98,18 @@ def _error_info(body: str) -> Mapping[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-def is_transient(status: int, code: int | None) -> bool:
+def _details(info: Mapping[str, Any]) -> str | None:
+    """WhatsApp's ``error_data.details``: the sentence that says what was wrong."""
+    data = info.get("error_data")
+    details = data.get("details") if isinstance(data, dict) else None
+    return details if isinstance(details, str) and details else None
+
+
+def is_transient(
+    status: int, code: int | None, transient_codes: frozenset[int] = TRANSIENT_CODES
+) -> bool:
     """Whether a failed request may pass later: by Graph code first, then by HTTP status."""
-    if code in TRANSIENT_CODES:
+    if code in transient_codes:
         return True
     if code is not None:
         return False
@@ -107,7 +117,14 @@ def is_transient(status: int, code: int | None) -> bool:
 
 
 def error_from_response(
-    status: int, retry_after: str | None, body: str, secrets: tuple[Secret, ...] = ()
+    status: int,
+    retry_after: str | None,
+    body: str,
+    secrets: tuple[Secret, ...] = (),
+    *,
+    transient_codes: frozenset[int] = TRANSIENT_CODES,
+    alerts: Mapping[int, str] | None = None,
+    api: str = "Send API",
 ) -> GraphAPIError:
     """The :class:`GraphAPIError` for a non-2xx Send API answer, with its details.
 
@@ -125,12 +142,16 @@ def error_from_response(
     if not isinstance(text, str):
         text = body.strip().replace("\n", " ") or "no error message"
     text = scrub(text, *secrets)[:_MAX_MESSAGE]
-    transient = is_transient(status, code)
+    details = _details(info)
+    if details and details not in text:
+        text = f"{text} ({scrub(details, *secrets)[:_MAX_MESSAGE]})"
+    transient = is_transient(status, code, transient_codes)
     message = (
-        f"Send API error HTTP {status}, code {code}, subcode {subcode}, fbtrace_id {trace}: {text}"
+        f"{api} error HTTP {status}, code {code}, subcode {subcode}, fbtrace_id {trace}: {text}"
     )
-    if code in ALERT_CODES:
-        message += " (the page access token is invalid or expired: replace it)"
+    alerts = ALERTS if alerts is None else alerts
+    if code is not None and code in alerts:
+        message += f" ({alerts[code]})"
     error = GraphAPIError(
         message,
         transient=transient,
@@ -142,3 +163,7 @@ def error_from_response(
         error_type=error_type,
     )
     return error
+
+
+#: how a client turns a failed answer into an error: ``(status, Retry-After, body, secrets)``
+ErrorParser = Callable[..., GraphAPIError]

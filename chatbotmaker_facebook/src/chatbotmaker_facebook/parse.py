@@ -46,20 +46,15 @@ class PayloadError(ValueError):
     """The webhook body does not have the Messenger Platform's shape; the webhook answers 400."""
 
 
-def parse_payload(payload: object) -> list[Message]:
-    """Every message of every entry, in order; ``[]`` when there is nothing to answer."""
-    if not isinstance(payload, dict):
-        raise PayloadError("the body must be a JSON object")
-    kind = payload.get("object")
-    if not isinstance(kind, str):
-        raise PayloadError("the body has no 'object' string")
-    if kind != "page":
-        # Other products (instagram, whatsapp...) post other shapes: not ours to answer.
-        log.info("ignoring a webhook for object %r (this messenger serves 'page')", kind[:40])
+def parse_payload(payload: object, expected: str = "page") -> list[Message]:
+    """Every message of every entry, in order; ``[]`` when there is nothing to answer.
+
+    ``expected`` is the webhook ``object`` the messenger serves: ``page`` (Messenger) or
+    ``instagram``, which share the ``entry[].messaging[]`` shape.
+    """
+    entries = webhook_entries(payload, expected)
+    if entries is None:
         return []
-    entries = payload.get("entry")
-    if not isinstance(entries, list):
-        raise PayloadError("'entry' must be a list")
     messages: list[Message] = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
@@ -76,6 +71,23 @@ def parse_payload(payload: object) -> list[Message]:
             if message is not None:
                 messages.append(message)
     return messages
+
+
+def webhook_entries(payload: Any, expected: str) -> list[Any] | None:
+    """The body's ``entry`` list; None (logged) for another product's webhook."""
+    if not isinstance(payload, dict):
+        raise PayloadError("the body must be a JSON object")
+    kind = payload.get("object")
+    if not isinstance(kind, str):
+        raise PayloadError("the body has no 'object' string")
+    if kind != expected:
+        # Another product (instagram, whatsapp...) posts other shapes: not ours to answer.
+        log.info("ignoring a webhook for object %r (this messenger serves %r)", kind[:40], expected)
+        return None
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise PayloadError("'entry' must be a list")
+    return entries
 
 
 def _parse_alone(event: Any, where: str) -> Message | None:

@@ -34,26 +34,40 @@ def text_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _fitting_prefix(text: str, limit: int) -> int:
-    """The number of code points of ``text`` whose UTF-16 length is at most ``limit``."""
+def utf8_units(text: str) -> int:
+    """Length in UTF-8 bytes: how Instagram counts its 1000-byte text limit."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _char_units(char: str, utf8: bool) -> int:
+    if utf8:
+        return len(char.encode("utf-8", "surrogatepass"))
+    return 2 if ord(char) > 0xFFFF else 1
+
+
+def _fitting_prefix(text: str, limit: int, utf8: bool = False) -> int:
+    """The number of code points of ``text`` whose UTF-16 (or UTF-8) length is at most
+    ``limit``."""
     used = 0
     for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
+        used += _char_units(char, utf8)
         if used > limit:
             return index
     return len(text)
 
 
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+def split_text(text: str, limit: int = TEXT_LIMIT, *, utf8: bool = False) -> list[str]:
     """Split ``text`` into chunks of at most ``limit`` characters, at word boundaries, in order.
 
     Breaks at the last newline in the second half of a chunk, else at the last whitespace;
     a single word longer than the limit is cut. Whitespace at a break is dropped, nothing else.
+    ``utf8`` counts the limit in UTF-8 bytes (Instagram) instead of UTF-16 units.
     """
+    measure = utf8_units if utf8 else text_units
     chunks: list[str] = []
     rest = text
-    while text_units(rest) > limit:
-        cut = _fitting_prefix(rest, limit)
+    while measure(rest) > limit:
+        cut = _fitting_prefix(rest, limit, utf8)
         window = rest[: cut + 1]  # the char just past the limit may be the space to break at
         newline = window.rfind("\n")
         space = max(window.rfind(c) for c in (" ", "\t", "\n", "\r", "\u00a0", "\u3000"))
@@ -111,18 +125,21 @@ def _button_template(text: str, buttons: tuple[Button, ...]) -> dict[str, Any]:
     }
 
 
-def reply_messages(reply: Reply) -> list[dict[str, Any]]:
+def reply_messages(
+    reply: Reply, text_limit: int = TEXT_LIMIT, *, utf8: bool = False
+) -> list[dict[str, Any]]:
     """The Graph ``message`` objects for one reply, in sending order.
 
     Long text becomes several messages. Buttons go in a button template on the last chunk
     (640 characters at most, so the text may be split shorter), three per template; quick
-    replies are attached to the last message, where Messenger shows them.
+    replies are attached to the last message, where Messenger shows them. ``text_limit`` and
+    ``utf8`` are the product's text limit and how it counts (Instagram: 1000 UTF-8 bytes).
     """
-    chunks = split_text(reply.text)
+    chunks = split_text(reply.text, text_limit, utf8=utf8)
     messages: list[dict[str, Any]] = []
     if reply.buttons:
         last = chunks.pop()
-        chunks.extend(split_text(last, BUTTON_TEXT_LIMIT))
+        chunks.extend(split_text(last, min(BUTTON_TEXT_LIMIT, text_limit), utf8=utf8))
         template_text = chunks.pop()
         messages.extend({"text": chunk} for chunk in chunks)
         groups = [

@@ -27,7 +27,7 @@ from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError
 
 from chatbotmaker_core.delivery import time_left
 
-from .errors import GraphAPIError, error_from_response
+from .errors import ErrorParser, GraphAPIError, error_from_response
 from .redact import Secret, install_log_filter, scrub
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,14 @@ def new_pool(url: str) -> urllib3.PoolManager:
 
 
 class SendApi:
-    """``POST {graph_url}/{api_version}/me/messages?access_token=…[&appsecret_proof=…]``."""
+    """``POST {graph_url}/{api_version}/me/messages?access_token=…[&appsecret_proof=…]``.
+
+    ``path`` is the Graph edge (``me/messages`` for Messenger and Instagram,
+    ``<phone_number_id>/messages`` for WhatsApp, ``me/messenger_profile`` for the profile).
+    ``bearer`` sends the token as ``Authorization: Bearer`` (WhatsApp's way) instead of in
+    the query string. ``errors`` turns a failed answer into a classified
+    :class:`GraphAPIError` (each product has its own codes).
+    """
 
     def __init__(
         self,
@@ -76,19 +83,26 @@ class SendApi:
         api_version: str = "v25.0",
         timeout: float = 10.0,
         http: urllib3.PoolManager | None = None,
+        path: str = "me/messages",
+        bearer: bool = False,
+        errors: ErrorParser = error_from_response,
     ) -> None:
         install_log_filter()
         self._token = Secret(page_access_token)
         self._app_secret = Secret(app_secret or "")
         self._proof = Secret(appsecret_proof(page_access_token, app_secret) if app_secret else "")
-        self.url = f"{graph_url.rstrip('/')}/{api_version.strip('/')}/me/messages"
+        self.url = f"{graph_url.rstrip('/')}/{api_version.strip('/')}/{path.strip('/')}"
         self.timeout = timeout
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
-        params = {"access_token": page_access_token}
+        self._errors = errors
+        self._headers = dict(_HEADERS)
+        params = {} if bearer else {"access_token": page_access_token}
+        if bearer:
+            self._headers["Authorization"] = f"Bearer {page_access_token}"
         if self._proof:
             params["appsecret_proof"] = self._proof.reveal()
         query = urlencode(params)
-        self._signed_url = Secret(f"{self.url}?{query}")
+        self._signed_url = Secret(f"{self.url}?{query}" if query else self.url)
         self.http = http or new_pool(self.url)
         # Without a proxy, straight to the host's connection pool (and the URL's path): the
         # manager would parse the URL and look the pool up again on every call. Through a
@@ -98,15 +112,29 @@ class SendApi:
         self._target = self._signed_url
         if http is None and type(self.http) is urllib3.PoolManager:
             self._opener = self.http.connection_from_url(self.url)
-            self._target = Secret(f"{urlsplit(self.url).path}?{query}")
+            path_only = urlsplit(self.url).path
+            self._target = Secret(f"{path_only}?{query}" if query else path_only)
 
     def __repr__(self) -> str:
         return f"SendApi(url={self.url!r}, timeout={self.timeout!r})"
 
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], params: dict[str, str] | None = None) -> dict[str, Any]:
         """Send one request body; the decoded answer, or :class:`GraphAPIError`."""
+        return self.request("POST", body, params)
+
+    def get(self, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """GET the edge with ``params`` (e.g. ``fields``); the decoded answer."""
+        return self.request("GET", None, params)
+
+    def request(
+        self, method: str, body: dict[str, Any] | None, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """One request to the edge; the decoded answer, or :class:`GraphAPIError`."""
         failure: GraphAPIError | None = None
-        data = json.dumps(body, separators=(",", ":")).encode()
+        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        target = self._target.reveal()
+        if params:
+            target += ("&" if "?" in target else "?") + urlencode(params)
         timeout = self._attempt_timeout()
         if timeout is None:
             raise GraphAPIError(
@@ -116,16 +144,16 @@ class SendApi:
             )
         try:
             response = self._opener.urlopen(
-                "POST",
-                self._target.reveal(),
+                method,
+                target,
                 body=data,
-                headers=_HEADERS,
+                headers=self._headers,
                 timeout=timeout,
                 retries=False,
                 redirect=False,
             )
         except (HTTPError, OSError, ValueError) as error:
-            failure = self._request_failed(error)
+            failure = self._request_failed(error, method)
         if failure is not None:
             raise failure  # outside the except block: nothing (with the URL) is chained
         text = response.data.decode("utf-8", "replace")
@@ -135,7 +163,7 @@ class SendApi:
             except ValueError:
                 answer = {}
             return answer if isinstance(answer, dict) else {}
-        raise error_from_response(
+        raise self._errors(
             response.status,
             response.headers.get("Retry-After"),
             text,
@@ -153,8 +181,8 @@ class SendApi:
             return None
         return urllib3.Timeout(total=left, connect=left, read=left)  # total: both together
 
-    def _request_failed(self, error: Exception) -> GraphAPIError:
-        where = f"POST {self._signed_url.reveal()}"  # which request; credentials masked below
+    def _request_failed(self, error: Exception, method: str = "POST") -> GraphAPIError:
+        where = f"{method} {self._signed_url.reveal()}"  # which request; credentials masked below
         detail = scrub(f"{type(error).__name__}: {error} ({where})", self._token, self._app_secret)
         # NewConnectionError is a TimeoutError subclass in urllib3, but a refusal is no timeout
         if isinstance(error, TimeoutError) and not isinstance(error, NewConnectionError):

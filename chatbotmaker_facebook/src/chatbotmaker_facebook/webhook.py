@@ -26,7 +26,7 @@ from .parse import PayloadError, parse_payload
 from .signature import tokens_match, valid_signature
 
 if TYPE_CHECKING:
-    from chatbotmaker_core import Bot
+    from chatbotmaker_core import Bot, Message
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 RECEIVED = "EVENT_RECEIVED"
 
 Verifier = Callable[[bytes, "str | None"], bool]
+#: a decoded webhook body -> the messages to hand the bot (raises PayloadError for a 400)
+Parser = Callable[[Any], "list[Message]"]
 
 
 @runtime_checkable
@@ -91,11 +93,13 @@ def receive(
     verify: Verifier | None,
     allow_unsigned: bool = False,
     limit: int = MAX_BODY_BYTES,
+    parse: Parser = parse_payload,
 ) -> Response:
     """POST: check size and signature, parse, then hand every message to ``bot.receive``.
 
     ``verify`` checks the signature header against the body; ``None`` means no app secret is
-    known, and then the POST is refused unless ``allow_unsigned``.
+    known, and then the POST is refused unless ``allow_unsigned``. ``parse`` reads the
+    product's body shape (Messenger's by default; WhatsApp's differs).
     """
     remote = req.remote_addr
     body = read_body(req, limit)
@@ -131,7 +135,7 @@ def receive(
         log.warning("webhook POST refused (400): body is not JSON (%s)", type(error).__name__)
         return _plain("malformed JSON", 400)
     try:
-        messages = parse_payload(payload)
+        messages = parse(payload)
     except PayloadError as error:
         log.warning("webhook POST refused (400): %s", error)
         return _plain(f"unexpected body: {error}", 400)
@@ -141,15 +145,25 @@ def receive(
 
 
 def make_blueprint(bot: Bot, messenger: SignedWebhook) -> Blueprint:
-    """The blueprint ``create_app`` mounts at ``/webhook`` (``/webhook/`` works too)."""
-    blueprint = Blueprint("facebook_webhook", __name__)
+    """The blueprint ``create_app`` mounts at ``/webhook`` (``/webhook/`` works too).
+
+    Named after the messenger's ``channel`` (``facebook_webhook``, ``whatsapp_webhook``...) and
+    parsing with its ``parse_webhook``, so one app can mount one blueprint per messenger.
+    """
+    channel = getattr(messenger, "channel", "facebook")
+    blueprint = Blueprint(f"{channel}_webhook", __name__)
     verify = messenger.verify_signature if messenger.has_app_secret else None
+    parse: Parser = getattr(messenger, "parse_webhook", parse_payload)
 
     def webhook() -> Response:
         if request.method == "GET":
             return verify_subscription(request.args, messenger.check_verify_token)
         return receive(
-            request, bot, verify=verify, allow_unsigned=messenger.insecure_allow_unsigned
+            request,
+            bot,
+            verify=verify,
+            allow_unsigned=messenger.insecure_allow_unsigned,
+            parse=parse,
         )
 
     blueprint.add_url_rule("", "webhook", webhook, methods=["GET", "POST"])
@@ -190,4 +204,5 @@ def facebook_route(
             verify = messenger.verify_signature
         if insecure_allow_unsigned is None:
             allow = messenger.insecure_allow_unsigned
-    return receive(request, bot, verify=verify, allow_unsigned=allow)
+    parse: Parser = getattr(messenger, "parse_webhook", parse_payload)
+    return receive(request, bot, verify=verify, allow_unsigned=allow, parse=parse)
