@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from .config import build_parts
 from .database import Database
-from .delivery import RetryPolicy, deliver, turn_deadline
+from .delivery import RetryPolicy, deliver, time_left, turn_deadline
 from .dispatcher import Dispatcher
 from .errors import ConfigError, UnknownStateError, did_you_mean
 from .message import Message, Reply
 from .messenger import Messenger
 from .metrics import observe_turn
+from .ordering import UserLocks
 from .ranges import Range
 from .turn import DeliverAfterCommit, HandlerFailed, ReplySink, Turn
 
@@ -106,6 +107,8 @@ class Bot:
             raise ConfigError(f"[bot] initial_state: {error}") from None
         self.queue: Queue | None = None
         self._sink: ReplySink = DeliverAfterCommit()
+        # A user's turns and their deliveries one at a time in this process (ordering.py).
+        self._user_locks = UserLocks()
         if self.mode == "queued":
             if database.engine.dialect.name != "postgresql":
                 raise ConfigError(
@@ -153,7 +156,17 @@ class Bot:
         reply with its retries are over by then, so an inline webhook answers in time.
         """
         started = perf_counter()
-        with turn_deadline(self.retry_policy):
+        with (
+            turn_deadline(self.retry_policy),
+            self._user_locks.hold(message.user_id, time_left()) as in_order,
+        ):
+            if not in_order:
+                log.warning(
+                    "message %s of user %s handled without waiting for the user's previous "
+                    "turn to finish sending: the send deadline passed",
+                    message.message_id,
+                    message.user_id,
+                )
             result = self._handle(message)
         observe_turn(turn_outcome(result), perf_counter() - started)  # metrics.py; off: no-op
         return result
