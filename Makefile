@@ -31,11 +31,12 @@ test: lint
 test-quick: lint
 	$(BIN)/pytest -m "not slow"
 
-# The suite under the oldest and newest Python that pyenv offers (3.10+), each in its own venv.
+# The suite under the oldest and newest Python that pyenv offers (3.10+), each in its own venv;
+# the slow tests (wheels, venvs, the chaos run) once only, in `make test`, to keep CI short.
 test-pythons:
 	@for v in $$(scripts/pythons); do \
 		echo "== Python $$v"; \
-		$(MAKE) --no-print-directory test PYTHON=$$v VENV=.venv-$$(basename $$(dirname $$(dirname $$v))) || exit 1; \
+		$(MAKE) --no-print-directory test-quick PYTHON=$$v VENV=.venv-$$(basename $$(dirname $$(dirname $$v))) || exit 1; \
 	done
 
 # Every benchmark: JSON and PNG plots in benchmarks/results/latest/ (docs/performance.md).
