@@ -152,10 +152,19 @@ def write(folder: Path, spec: tuple[str, Any]) -> str:
 BAD_SERVE = st.sampled_from(
     [["--port", "0"], ["--port", "65536"], ["--port", "x"], ["--threads", "0"], ["--threads", "-2"]]
 )
+#: commands that would serve for ever when their options are valid: only given bad ones
+SERVERS = ("serve", "studio")
+COMMANDS = [
+    "chat", "check", "plugins", "worker", "jobs", "init-db", "graph", "test", "db", "users",
+    "stats", "profile",
+]  # fmt: skip
 TOKENS = st.sampled_from(
     ["chat", "check", "plugins", "worker", "jobs", "init-db", "--json", "--user", "x",
      "--log-level", "info", "LOUD", "--status", "failed", "nope", "--retry", "1", "-1",
-     "--retry-all", "--burst", "--concurrency", "0", "3", "--help", "--version", "--", ""]
+     "--retry-all", "--burst", "--concurrency", "0", "3", "--help", "--version", "--", "",
+     "graph", "test", "db", "users", "stats", "profile", "--format", "dot", "json", "-o",
+     "--strict", "--coverage", "upgrade", "current", "history", "list", "show", "set-state",
+     "reset", "delete", "--state", "--since", "1h", "-3d", "push", "x.chat.yaml"]
 )  # fmt: skip
 
 
@@ -163,11 +172,13 @@ TOKENS = st.sampled_from(
 def argument_lists(draw: Any) -> list[str]:
     kind = draw(st.sampled_from(["command", "serve", "random"]))
     if kind == "serve":
-        return ["serve", "CONFIG", *draw(BAD_SERVE), *draw(st.lists(TOKENS, max_size=2))]
+        server = draw(st.sampled_from(SERVERS))
+        bad = draw(BAD_SERVE if server == "serve" else st.sampled_from([["--port", "0"]]))
+        return [server, "CONFIG", *bad, *draw(st.lists(TOKENS, max_size=2))]
     if kind == "random":
         argv = draw(st.lists(st.one_of(TOKENS, st.just("CONFIG"), st.text(max_size=6)), max_size=6))
-        return argv if "serve" not in argv else ["serve", "--port", "0"]
-    command = draw(st.sampled_from(["chat", "check", "plugins", "worker", "jobs", "init-db"]))
+        return argv if not set(argv) & set(SERVERS) else ["serve", "--port", "0"]
+    command = draw(st.sampled_from(COMMANDS))
     argv = [command] + ([] if command == "plugins" else ["CONFIG"])
     return argv + draw(st.lists(TOKENS, max_size=3))
 
