@@ -72,3 +72,67 @@ def test_the_worker_logs_no_message_text_at_info(queued, caplog):
         assert secret not in record.getMessage()
         assert secret not in repr(vars(record))  # the structured extras too
         assert "Size?" not in repr(vars(record))  # nor the bot's replies
+
+
+METRICS_TOKEN = "worker-scrape-secret"
+
+
+def test_a_queue_worker_serves_its_metrics(pg_url, tmp_path, monkeypatch):
+    """`chatbotmaker worker` with [metrics] enabled serves GET /metrics on [metrics] port:
+    the turns it ran, the replies it sent and the queue's depth by status."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from devsupport.net import free_port
+
+    port = free_port()
+    extra = (
+        f'[bot]\nmode = "queued"\njob_retry_wait = 0\n'
+        f'[metrics]\nenabled = true\nport = {port}\ntoken = "{METRICS_TOKEN}"\n'
+    )
+    config = write_config(tmp_path, pg_url, extra=extra)
+    monkeypatch.syspath_prepend(str(FIXTURES))
+    env = {**os.environ, "PYTHONPATH": str(FIXTURES)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    bot = Bot.from_config(str(config))
+    try:
+        bot.queue.apply_schema()
+        for number in range(5):
+            bot.receive(Message(f"user{number % 2}", "hello", message_id=f"m{number}"))
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "chatbotmaker_core.cli", "worker", str(config)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            scrape, deadline = "", time.monotonic() + 60
+            auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+            while time.monotonic() < deadline:
+                try:
+                    answer = requests.get(f"http://127.0.0.1:{port}/metrics", headers=auth)
+                except requests.ConnectionError:
+                    answer = None
+                if answer is not None and answer.status_code == 200:
+                    scrape = answer.text
+                    if 'chatbotmaker_turns_total{outcome="ok"} 5.0' in scrape:
+                        break
+                time.sleep(0.2)
+            unauthorised = requests.get(f"http://127.0.0.1:{port}/metrics")
+        finally:
+            worker.send_signal(signal.SIGINT)
+            output, _ = worker.communicate(timeout=30)
+        assert unauthorised.status_code == 401
+        assert 'chatbotmaker_turns_total{outcome="ok"} 5.0' in scrape, output
+        assert re.search(r'^chatbotmaker_replies_total\{outcome="sent"\} 5\.0$', scrape, re.M)
+        assert re.search(r'^chatbotmaker_queue_jobs\{status="todo"\} \d', scrape, re.M)
+        assert METRICS_TOKEN not in output
+    finally:
+        bot.database.dispose()

@@ -159,6 +159,40 @@ def add_route(app: Any, bot: Any, config: Mapping[str, Any], *, shared: bool) ->
     if table is None:
         return
     enable(table, shared=shared)
+    _route(app, bot)
+
+
+#: where a queue worker serves its metrics unless ``[metrics] port`` says otherwise
+WORKER_PORT = 9464
+
+
+def serve_for_worker(bot: Any, config: Mapping[str, Any], host: str = "127.0.0.1") -> Any:
+    """A queue worker's ``GET /metrics`` on ``[metrics] port`` (default 9464), served from a
+    thread; None when metrics are off. Returns the server (``close()`` stops it)."""
+    table = settings(config)
+    if table is None:
+        return None
+    enable(table, shared=False)
+    import threading
+
+    from flask import Flask
+    from waitress.server import create_server
+
+    app = Flask("chatbotmaker.worker_metrics")
+    _route(app, bot)
+    port = table.get("port", WORKER_PORT)
+    try:
+        server = create_server(app, host=host, port=port, threads=2, ident="chatbotmaker")
+    except OSError as error:
+        raise ConfigError(
+            f"[metrics] port {port}: cannot serve the worker's metrics ({error.strerror}); "
+            f"choose a free port"
+        ) from None
+    threading.Thread(target=server.run, name="worker-metrics", daemon=True).start()
+    return server
+
+
+def _route(app: Any, bot: Any) -> None:
     from flask import Response, request
 
     @app.get("/metrics")

@@ -41,17 +41,23 @@ def _queued_bot(config: str) -> Any:
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    from ..metrics import serve_for_worker
     from ..queued.worker import WorkerSettings, run_worker
 
     bot = _queued_bot(args.config)
-    table = load_config(args.config).get("worker", {})
-    settings = WorkerSettings.from_table(table)
+    config = load_config(args.config)
+    settings = WorkerSettings.from_table(config.get("worker", {}))
     if args.concurrency:
         settings = replace(settings, concurrency=args.concurrency)
     if args.burst:
         settings = replace(settings, wait=False)
     log.warning("worker for %s: concurrency %d", args.config, settings.concurrency)
-    run_worker(bot.queue, settings)
+    metrics = serve_for_worker(bot, config)  # [metrics] enabled: GET /metrics on its port
+    try:
+        run_worker(bot.queue, settings)
+    finally:
+        if metrics is not None:
+            metrics.close()
     return 0
 
 
