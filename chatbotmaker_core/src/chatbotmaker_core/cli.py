@@ -132,6 +132,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=port, default=8000, help="port to listen on (8000)")
     serve.add_argument("--threads", type=positive_int, default=8, help="worker threads (8)")
+    # STUDIO (temporary): chatbotmaker-dev's `studio` command, added here until the
+    # register_commands plugin hook lands; then the hook calls add_studio_command instead.
+    try:
+        from chatbotmaker_dev.studio.cli import add_studio_command
+    except ImportError:
+        pass
+    else:
+        add_studio_command(commands, [common])
     return parser
 
 
