@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from studio_helpers import Served, serve_studio, write_shop
 
 CHROMIUM_ARGS = [
@@ -108,4 +107,3 @@ def page(browser: Any) -> Iterator[Any]:
     finally:
         context.close()
     assert problems.unexpected() == [], "the page's JavaScript logged errors"
-

@@ -95,7 +95,9 @@ class Served:
 
 
 @contextmanager
-def serve_studio(config: Path, *, token: str | None = None, loopback: bool = True) -> Iterator[Served]:
+def serve_studio(
+    config: Path, *, token: str | None = None, loopback: bool = True
+) -> Iterator[Served]:
     """The studio on 127.0.0.1, a free port, in a thread; stopped and cleaned up after."""
     app = create_app(config, token=token, loopback=loopback)
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -121,7 +123,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Answer:
+def http(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> Answer:
     """One real HTTP request (redirects not followed); any status is an answer."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     opener = urllib.request.build_opener(NoRedirect)

@@ -7,7 +7,6 @@ import json
 
 import pytest
 from playwright.sync_api import expect
-
 from studio_helpers import screenshot
 
 pytestmark = pytest.mark.browser

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 from ruamel.yaml import YAML
+from studio_helpers import SHOP_FLOW, screenshot
 
 from chatbotmaker_core.config import build_component, load_config
 from chatbotmaker_core.testing import BotHarness
-from studio_helpers import SHOP_FLOW, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,9 @@ def test_editing_a_message_changes_what_the_bot_says_and_keeps_the_comments(page
 
     text = studio.flow_file.read_text()
     expected = SHOP_FLOW.replace('say: "What would you like?"', 'say: "Pick one: order or help."')
-    expected = expected.replace("quick_replies: [order, help]", "quick_replies: [order, help, hours]")
+    expected = expected.replace(
+        "quick_replies: [order, help]", "quick_replies: [order, help, hours]"
+    )
     assert text == expected  # only the edited lines changed: comments, order, quotes kept
 
 
@@ -105,7 +107,9 @@ def test_a_broken_file_shows_its_errors_and_a_fixed_one_is_picked_up(page, studi
     page.reload()
     errors = page.get_by_test_id("flow-errors")
     expect(errors).to_be_visible()
-    expect(errors).to_contain_text("shop.flow.yaml:17:13: state 'menu', route 1: unknown state 'sise'")
+    expect(errors).to_contain_text(
+        "shop.flow.yaml:17:13: state 'menu', route 1: unknown state 'sise'"
+    )
     screenshot(page, "errors")
     studio.flow_file.write_text(SHOP_FLOW.replace('"Which size?"', '"Which size, then?"'))
     page.reload()

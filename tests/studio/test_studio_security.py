@@ -74,15 +74,19 @@ def test_with_a_token_every_request_needs_it(shop):
         assert json.loads(header.body)["kind"] == "flow"
         csrf = csrf_of(page.body)
         # the token alone does not make a cross-site POST acceptable
-        refused = _say(served.url, {"X-Studio-Token": "s3cret", "Origin": "http://evil.example",
-                                    "X-CSRF-Token": csrf})
+        refused = _say(
+            served.url,
+            {"X-Studio-Token": "s3cret", "Origin": "http://evil.example", "X-CSRF-Token": csrf},
+        )
         assert refused.status == 403
 
 
 def test_the_cli_refuses_another_host_without_a_token(shop):
     result = subprocess.run(
         [sys.executable, "-m", "chatbotmaker_core.cli", "studio", str(shop), "--host", "0.0.0.0"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: --host 0.0.0.0 exposes the studio")
@@ -112,6 +116,8 @@ def test_a_malformed_body_is_a_400_not_a_500(studio):
     csrf = csrf_of(http("GET", studio.url + "/").body)
     headers = {**JSON, "Origin": studio.url, "X-CSRF-Token": csrf}
     assert http("POST", studio.url + "/api/say", b"not json", headers).status == 400
-    answer = http("POST", studio.url + "/api/say", json.dumps({"user": "", "text": "x"}).encode(), headers)
+    answer = http(
+        "POST", studio.url + "/api/say", json.dumps({"user": "", "text": "x"}).encode(), headers
+    )
     assert answer.status == 400
     assert "'user'" in json.loads(answer.body)["error"]

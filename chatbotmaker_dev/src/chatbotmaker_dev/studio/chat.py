@@ -11,8 +11,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatbotmaker_core.message import Message, Reply
 from sqlalchemy import delete, select
+
+from chatbotmaker_core.message import Message, Reply
 
 from .project import Project
 
@@ -60,9 +61,12 @@ def say(
             return {"errors": loaded.errors, "replies": [], **user_view(project, user_id)}
         payload = text if kind != "text" else None
         message = Message(
-            user_id=user_id, text=text, message_id=f"studio-{next(_ids)}", kind=kind,
+            user_id=user_id,
+            text=text,
+            message_id=f"studio-{next(_ids)}",
+            kind=kind,
             payload=payload,
-        )  # fmt: skip
+        )
         result = loaded.bot.handle(message)
         replies = [reply_dict(reply) for reply in result.replies]
         view = user_view(project, user_id)
@@ -100,7 +104,9 @@ def reset_user(project: Project, conversations: Conversations, user_id: str) -> 
         users = database.user_class.__table__
         arguments = database.argument_class.__table__
         with database.engine.begin() as conn:
-            ids = [row[0] for row in conn.execute(select(users.c.id).where(users.c.fb_id == user_id))]
+            ids = [
+                row[0] for row in conn.execute(select(users.c.id).where(users.c.fb_id == user_id))
+            ]
             if ids:
                 conn.execute(delete(arguments).where(arguments.c.user_id.in_(ids)))
                 conn.execute(delete(users).where(users.c.id.in_(ids)))

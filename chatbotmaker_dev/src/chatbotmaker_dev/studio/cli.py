@@ -19,14 +19,18 @@ from .security import is_loopback
 log = logging.getLogger(__name__)
 
 
-def add_studio_command(subparsers: Any, parents: list[argparse.ArgumentParser] | None = None) -> argparse.ArgumentParser:
+def add_studio_command(
+    subparsers: Any, parents: list[argparse.ArgumentParser] | None = None
+) -> argparse.ArgumentParser:
     help = "a web page to chat with the bot, see its diagram and edit its flow (127.0.0.1)"
     sub = subparsers.add_parser("studio", help=help, description=help, parents=parents or [])
     sub.set_defaults(run=run_studio, command="studio")
     sub.add_argument(
-        "config", nargs="?", default=DEFAULT_CONFIG,
+        "config",
+        nargs="?",
+        default=DEFAULT_CONFIG,
         help=f"the bot's config file (default: {DEFAULT_CONFIG})",
-    )  # fmt: skip
+    )
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     sub.add_argument("--port", type=_port, default=8765, help="port to listen on (8765)")
     sub.add_argument(

@@ -127,5 +127,7 @@ def state_delete(name: str) -> Any:
         flow_edit.delete_state(data, name)
     except ConfigError as error:
         found = flow_edit.references(data, name)
-        return jsonify(saved=False, references=found, errors=[{"field": None, "message": str(error)}]), 409
+        return jsonify(
+            saved=False, references=found, errors=[{"field": None, "message": str(error)}]
+        ), 409
     return _save(path, data)

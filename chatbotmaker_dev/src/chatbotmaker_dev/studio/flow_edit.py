@@ -72,7 +72,9 @@ def block_form(block: Any) -> dict[str, Any] | None:
         "say": _texts(block.get("say")),
         "quick_replies": _texts(block.get("quick_replies")),
         "buttons": _texts(block.get("buttons")),
-        "store": [{"name": str(k), "value": _shown(v)} for k, v in (block.get("store") or {}).items()],
+        "store": [
+            {"name": str(k), "value": _shown(v)} for k, v in (block.get("store") or {}).items()
+        ],
         "go": block.get("go") or "",
         "call": block.get("call"),
     }

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatbotmaker_core.graph import Graph
 from grandalf.graphs import Edge, Vertex
 from grandalf.graphs import Graph as GrandalfGraph
 from grandalf.layouts import SugiyamaLayout
+
+from chatbotmaker_core.graph import Graph
 
 DYNAMIC = "?"
 CHAR_WIDTH = 7.5
