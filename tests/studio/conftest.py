@@ -90,8 +90,9 @@ class PageProblems:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh page; the test fails if the page logged a console error or threw."""
+def page(browser: Any, studio: Served) -> Iterator[Any]:
+    """A fresh page; the test fails if the page logged a console error or threw. It depends
+    on ``studio`` so that it closes before the server stops (no request cut mid-way)."""
     context = browser.new_context(viewport={"width": 1500, "height": 950})
     page = context.new_page()
     page.set_default_timeout(10_000)

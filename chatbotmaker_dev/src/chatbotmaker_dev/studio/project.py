@@ -3,13 +3,14 @@
 The bot runs inline with a :class:`RecordingMessenger` and the studio's own SQLite database
 (never the config's production database). Rules are rebuilt when a watched file changes: the
 config, the flow file, or the Python rules module; every request calls :meth:`Project.current`
-which compares modification times, so nothing needs a restart. A broken file is kept as a list
+which compares modification times (and contents), so nothing needs a restart. A broken file is kept as a list
 of error lines for the page to show; the last good bot is dropped so what the page runs is
 always what is on disk.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import sys
@@ -47,7 +48,9 @@ class Project:
         self.folder = self.config_path.parent
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if database_path is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="chatbotmaker-studio-")
+            self._tmp = tempfile.TemporaryDirectory(
+                prefix="chatbotmaker-studio-", ignore_cleanup_errors=True
+            )
             database_path = Path(self._tmp.name) / "studio.db"
         self.database_path = Path(database_path)
         self.lock = threading.RLock()  # one turn or reload at a time
@@ -70,9 +73,12 @@ class Project:
         for file in self.watched():
             try:
                 stat = file.stat()
-                stamps.append((str(file), stat.st_mtime_ns, stat.st_size))
+                # the content's digest too: an edit within the file system's timestamp tick
+                # that keeps the size (``go: size`` -> ``go: sise``) is still a change
+                digest = hashlib.sha1(file.read_bytes(), usedforsecurity=False).hexdigest()
+                stamps.append((str(file), stat.st_mtime_ns, stat.st_size, digest))
             except OSError:
-                stamps.append((str(file), None, None))
+                stamps.append((str(file), None, None, None))
         return tuple(stamps)
 
     def current(self) -> Loaded:
@@ -129,8 +135,9 @@ class Project:
         return self._database
 
     def close(self) -> None:
-        if self._database is not None:
-            self._database.dispose()
+        with self.lock:  # after the turn in progress, if any
+            if self._database is not None:
+                self._database.dispose()
         if self._tmp is not None:
             self._tmp.cleanup()
 
