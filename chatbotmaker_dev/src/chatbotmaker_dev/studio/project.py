@@ -3,9 +3,9 @@
 The bot runs inline with a :class:`RecordingMessenger` and the studio's own SQLite database
 (never the config's production database). Rules are rebuilt when a watched file changes: the
 config, the flow file, or the Python rules module; every request calls :meth:`Project.current`
-which compares modification times (and contents), so nothing needs a restart. A broken file is kept as a list
-of error lines for the page to show; the last good bot is dropped so what the page runs is
-always what is on disk.
+which compares modification times (and contents), so nothing needs a restart. A broken file
+is kept as a list of error lines for the page to show; the last good bot is dropped so what
+the page runs is always what is on disk.
 """
 
 from __future__ import annotations
