@@ -6,7 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
-from studio_helpers import csrf_of, http, serve_studio
+from studio_helpers import csrf_of, http, serve_studio, write_shop
+
+from chatbotmaker_core.config import build_component, load_config
+from chatbotmaker_core.testing import BotHarness
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -54,14 +57,96 @@ def test_a_python_rules_module_changed_on_disk_is_reloaded(tmp_path):
         assert "echo_rules" in broken["errors"][0], broken["errors"]
 
 
-def test_run_tests_says_when_the_transcripts_runner_is_missing(studio):
+PASSING = """\
+name: orders a large one
+user: ada
+steps:
+  - say: hi
+    expect: ["Welcome to the shop!", "What would you like?"]
+    state: menu
+  - say: order
+    expect: ["Which size?"]
+  - say: large
+    expect: ["A large one, noted."]
+    state: done
+"""
+
+
+def test_run_tests_runs_the_project_transcripts_with_the_diff_of_a_failure(studio):
+    folder = studio.config.parent
+    (folder / "large.chat.yaml").write_text(PASSING)
+    (folder / "wrong.chat.yaml").write_text(
+        PASSING.replace("orders a large one", "expects a medium one").replace(
+            "A large one, noted.", "A medium one, noted."
+        )
+    )
+    (folder / ".hidden").mkdir()  # skipped, as by `chatbotmaker test`
+    (folder / ".hidden" / "other.chat.yaml").write_text(PASSING)
+    csrf = csrf_of(http("GET", studio.url + "/").body)
+    headers = {"Content-Type": "application/json", "Origin": studio.url, "X-CSRF-Token": csrf}
+    answer = http("POST", studio.url + "/api/tests", b"{}", headers)
+    assert answer.status == 200
+    results = json.loads(answer.body)["results"]
+    assert [(r["name"], r["file"], r["passed"], r["steps"]) for r in results] == [
+        ("orders a large one", "large.chat.yaml", True, 3),
+        ("expects a medium one", "wrong.chat.yaml", False, 3),
+    ]
+    assert results[0]["diff"] == ""
+    assert results[1]["diff"].split("\n")[1:] == [
+        "  replies (- expected, + got):",
+        '    - "A medium one, noted."',
+        '    + "A large one, noted."',
+    ]
+    assert "'expects a medium one' failed at step 3" in results[1]["diff"]
+    assert not (folder / "production.db").exists()  # each ran on a throwaway database
+
+
+def test_run_tests_with_no_transcripts_and_with_a_broken_one(studio):
     csrf = csrf_of(http("GET", studio.url + "/").body)
     headers = {"Content-Type": "application/json", "Origin": studio.url, "X-CSRF-Token": csrf}
     answer = json.loads(http("POST", studio.url + "/api/tests", b"{}", headers).body)
-    try:
-        import chatbotmaker_core.transcripts  # noqa: F401
-    except ImportError:
-        assert answer["available"] is False
-        assert answer["message"].startswith("transcripts not available")
-    else:  # wired: one result per transcript
-        assert answer["available"] is True
+    assert answer == {"results": []}
+    (studio.config.parent / "broken.chat.yaml").write_text("name: broken\nsteps: [\n")
+    answer = json.loads(http("POST", studio.url + "/api/tests", b"{}", headers).body)
+    [result] = answer["results"]
+    assert result["passed"] is False and result["file"] == "broken.chat.yaml"
+    assert "broken.chat.yaml" in result["diff"] and result["steps"] == 0
+
+
+def _shop_with_users(folder: Path) -> Path:
+    """The shop whose own database (an absolute SQLite URL) has two users in ``menu`` and
+    one in ``size``, put there by the real bot."""
+    config = write_shop(folder)
+    database = folder / "live.db"
+    text = config.read_text().replace("sqlite:///production.db", f"sqlite:///{database}")
+    config.write_text(text)
+    rules = build_component(load_config(config), "rules")
+    for user, words in {"ann": ["hi"], "bob": ["hi"], "cid": ["hi", "order"]}.items():
+        with BotHarness(rules, user_id=user, database_url=f"sqlite:///{database}") as harness:
+            for number, word in enumerate(words):  # message ids are unique per database
+                harness.say(word, message_id=f"{user}-{number}")
+    return database
+
+
+def test_the_graph_counts_the_users_in_each_state_of_the_configs_own_database(tmp_path):
+    database = _shop_with_users(tmp_path)
+    before = database.read_bytes()
+    with serve_studio(tmp_path / "chatbotmaker.toml") as served:
+        graph = json.loads(http("GET", served.url + "/api/graph").body)
+        assert graph["counts"] == {"menu": 2, "size": 1}
+        csrf = csrf_of(http("GET", served.url + "/").body)
+        headers = {"Content-Type": "application/json", "Origin": served.url, "X-CSRF-Token": csrf}
+        body = json.dumps({"user": "dan", "text": "hi"}).encode()
+        assert http("POST", served.url + "/api/say", body, headers).status == 200
+        graph = json.loads(http("GET", served.url + "/api/graph").body)
+        assert graph["counts"] == {"menu": 2, "size": 1}  # the studio's chat is not counted
+    assert database.read_bytes() == before  # read, never written
+    # no other database beside it (SQLite's read-only WAL reader may leave live.db-shm)
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("live.db-"))
+    assert names == ["chatbotmaker.toml", "live.db", "shop.flow.yaml"]
+
+
+def test_no_counts_when_the_configs_database_does_not_exist_yet(studio):
+    graph = json.loads(http("GET", studio.url + "/api/graph").body)
+    assert graph["counts"] == {}
+    assert not (studio.config.parent / "production.db").exists()

@@ -10,7 +10,7 @@ from chatbotmaker_core.errors import ConfigError
 
 from . import chat
 from .context import body, conversations, project, text_field, user_id
-from .transcripts import TranscriptsUnavailable, run_project_transcripts, save_transcript
+from .transcripts import run_project_transcripts, save_transcript
 
 chat_api = Blueprint("studio_chat", __name__, url_prefix="/api")
 KINDS = ("text", "quick_reply", "postback")
@@ -67,8 +67,8 @@ def transcript() -> Any:
 
 @chat_api.post("/tests")
 def run_tests() -> Any:
-    try:
-        results = run_project_transcripts(project().config_path)
-    except TranscriptsUnavailable as error:
-        return jsonify(available=False, message=str(error), results=[])
-    return jsonify(available=True, message=None, results=results)
+    current = project()
+    with current.lock:  # the rules as on disk now, and no reload while they run
+        current.current()
+        results = run_project_transcripts(current.config_path)
+    return jsonify(results=results)

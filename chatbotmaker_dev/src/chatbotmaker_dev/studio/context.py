@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, current_app, request
 
 from .chat import Conversations
 from .project import Project
 
+_Part = TypeVar("_Part")
+
 
 def project() -> Project:
-    return current_app.extensions["studio"]["project"]
+    return _part("project", Project)
 
 
 def conversations() -> Conversations:
-    return current_app.extensions["studio"]["conversations"]
+    return _part("conversations", Conversations)
+
+
+def _part(key: str, kind: type[_Part]) -> _Part:
+    """``app.extensions["studio"][key]``, checked: what ``create_app`` put there."""
+    value = current_app.extensions["studio"][key]
+    if not isinstance(value, kind):
+        raise TypeError(
+            f"app.extensions['studio'][{key!r}] is not a {kind.__name__}; "
+            f"make the studio's app with create_app()"
+        )
+    return value
 
 
 def body() -> dict[str, Any]:

@@ -90,8 +90,8 @@ def layout(graph: Graph) -> dict[str, Any]:
             }
         )
     result_edges = []
-    for t, edge in edges:
-        points = [] if edge is None else _clipped(edge)
+    for t, laid_edge in edges:
+        points = [] if laid_edge is None else _clipped(laid_edge)
         points = [(x + margin, y + margin) for x, y in points]
         result_edges.append(
             {

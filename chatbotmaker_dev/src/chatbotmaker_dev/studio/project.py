@@ -69,7 +69,7 @@ class Project:
         return files
 
     def _mtimes(self) -> tuple[Any, ...]:
-        stamps = []
+        stamps: list[tuple[str, int | None, int | None, str | None]] = []
         for file in self.watched():
             try:
                 stat = file.stat()

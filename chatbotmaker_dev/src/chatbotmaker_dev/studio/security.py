@@ -16,6 +16,7 @@ import hmac
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 TOKEN_COOKIE = "studio_token"
 TOKEN_HEADER = "X-Studio-Token"
@@ -36,7 +37,7 @@ def install(app: Flask, *, token: str | None, csrf_token: str, loopback: bool) -
     """Register the checks on ``app`` (before every request) and the headers (after)."""
 
     @app.before_request
-    def _check() -> Response | None:
+    def _check() -> BaseResponse | None:
         if loopback and _host_name(request.host) not in LOOPBACK:
             abort(403, description="the studio answers only to 127.0.0.1 or localhost")
         if token is not None:

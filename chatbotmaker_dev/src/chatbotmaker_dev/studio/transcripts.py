@@ -1,8 +1,8 @@
 """Conversations as tests: "save as transcript" and "run tests" (DESIGN §12).
 
 Saving writes the ``*.chat.yaml`` format itself (name, config, user, steps of say / expect /
-state). Running is the transcripts runner's job (``chatbotmaker_core.transcripts``): the
-single adapter :func:`run_project_transcripts` is where the studio meets it.
+state). Running is the transcripts runner's job: :func:`run_project_transcripts` turns
+``chatbotmaker_core.transcripts.run_project`` (what ``chatbotmaker test`` runs) into JSON.
 """
 
 from __future__ import annotations
@@ -16,15 +16,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from chatbotmaker_core.errors import ConfigError
+from chatbotmaker_core.transcripts import SUFFIX, TranscriptResult, run_project
 
 from .chat import Step
 
-SUFFIX = ".chat.yaml"
 _UNSAFE = re.compile(r"[^a-z0-9]+")
-
-
-class TranscriptsUnavailable(Exception):
-    """The transcripts runner is not installed in this version of chatbotmaker-core."""
 
 
 def file_name(name: str) -> str:
@@ -90,32 +86,23 @@ def save_transcript(
 
 
 def run_project_transcripts(config_path: str | Path) -> list[dict[str, Any]]:
-    """Every transcript of the project, run: ``[{"name", "passed", "diff"}]``.
-
-    Integration point with the transcripts runner (DESIGN §12); raises
-    :class:`TranscriptsUnavailable` while ``chatbotmaker_core.transcripts`` is missing.
-    """
-    try:
-        from chatbotmaker_core import transcripts  # type: ignore[attr-defined]
-    except ImportError as error:
-        raise TranscriptsUnavailable(
-            "transcripts not available: this chatbotmaker-core has no transcripts runner "
-            "(chatbotmaker_core.transcripts); run `chatbotmaker test` once it is installed"
-        ) from error
-    runner = getattr(transcripts, "run_project", None) or getattr(transcripts, "run_all", None)
-    if runner is None:
-        raise TranscriptsUnavailable(
-            "transcripts not available: chatbotmaker_core.transcripts has no run_project()"
-        )
+    """Every transcript of the project, run as ``chatbotmaker test`` runs them:
+    ``[{"name", "file", "passed", "steps", "diff"}]``; ``diff`` is the failing step's
+    readable diff, or why the transcript could not be run at all."""
+    folder = Path(config_path).parent
     return [
         {
-            "name": str(_field(result, "name")),
-            "passed": bool(_field(result, "passed")),
-            "diff": str(_field(result, "diff") or ""),
+            "name": result.name,
+            "file": os.path.relpath(result.path, folder).replace(os.sep, "/"),
+            "passed": result.passed,
+            "steps": result.steps_run,
+            "diff": _diff(result),
         }
-        for result in runner(str(config_path))
+        for result in run_project(config_path)
     ]
 
 
-def _field(result: Any, key: str) -> Any:
-    return result.get(key) if isinstance(result, dict) else getattr(result, key, None)
+def _diff(result: TranscriptResult) -> str:
+    if result.error is not None:
+        return result.error
+    return result.failure.render() if result.failure is not None else ""

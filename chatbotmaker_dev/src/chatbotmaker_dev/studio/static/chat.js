@@ -130,15 +130,17 @@
     Studio.api("POST", "/api/tests", {}).then(function (r) {
       var box = document.getElementById("tests-output");
       box.replaceChildren();
-      if (!r.ok || !r.body.available) {
-        output(r.body.message || r.body.error, "fail");
+      if (!r.ok) {
+        output(r.body.error, "fail");
         return;
       }
       if (!r.body.results.length) { output("no transcripts (*.chat.yaml) found"); }
       r.body.results.forEach(function (result) {
         var item = Studio.el("div", { "data-testid": "test-result", "class": result.passed ? "pass" : "fail" },
-          (result.passed ? "PASS " : "FAIL ") + result.name);
-        if (!result.passed && result.diff) { item.appendChild(Studio.el("pre", {}, result.diff)); }
+          (result.passed ? "PASS " : "FAIL ") + result.name + " (" + result.file + ")");
+        if (!result.passed && result.diff) {
+          item.appendChild(Studio.el("pre", { "data-testid": "test-diff" }, result.diff));
+        }
         box.appendChild(item);
       });
     });

@@ -56,7 +56,7 @@
       group.appendChild(svg("text", { x: s.x + s.w / 2, y: s.y + s.h / 2 + 4, "text-anchor": "middle" }, s.name));
       var count = (data.counts || {})[s.name];
       if (count !== undefined) {
-        group.appendChild(svg("text", { x: s.x + s.w - 4, y: s.y - 3, "text-anchor": "end", "class": "count" }, String(count)));
+        group.appendChild(svg("text", { x: s.x + s.w - 4, y: s.y - 3, "text-anchor": "end", "class": "count", "data-testid": "state-count" }, String(count)));
       }
       if (data.where && data.where[s.name]) { group.appendChild(svg("title", {}, data.where[s.name])); }
       if (s.known && !s.dynamic) {
