@@ -83,6 +83,23 @@ def write_shop(folder: Path) -> Path:
     return config
 
 
+def live_database(config: Path, users: dict[str, list[str]]) -> Path:
+    """Point ``config`` at ``live.db`` beside it (an absolute SQLite URL) and let the real bot
+    take each user through their words there: the config's own database, with users in it."""
+    from chatbotmaker_core.config import build_component, load_config
+    from chatbotmaker_core.testing import BotHarness
+
+    database = config.parent / "live.db"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("sqlite:///production.db", f"sqlite:///{database}"))
+    rules = build_component(load_config(config), "rules")
+    for user, words in users.items():
+        with BotHarness(rules, user_id=user, database_url=f"sqlite:///{database}") as harness:
+            for number, word in enumerate(words):  # message ids are unique per database
+                harness.say(word, message_id=f"{user}-{number}")
+    return database
+
+
 @dataclass
 class Served:
     url: str

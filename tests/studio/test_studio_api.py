@@ -6,10 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from studio_helpers import csrf_of, http, serve_studio, write_shop
-
-from chatbotmaker_core.config import build_component, load_config
-from chatbotmaker_core.testing import BotHarness
+from studio_helpers import csrf_of, http, live_database, serve_studio, write_shop
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -113,23 +110,9 @@ def test_run_tests_with_no_transcripts_and_with_a_broken_one(studio):
     assert "broken.chat.yaml" in result["diff"] and result["steps"] == 0
 
 
-def _shop_with_users(folder: Path) -> Path:
-    """The shop whose own database (an absolute SQLite URL) has two users in ``menu`` and
-    one in ``size``, put there by the real bot."""
-    config = write_shop(folder)
-    database = folder / "live.db"
-    text = config.read_text().replace("sqlite:///production.db", f"sqlite:///{database}")
-    config.write_text(text)
-    rules = build_component(load_config(config), "rules")
-    for user, words in {"ann": ["hi"], "bob": ["hi"], "cid": ["hi", "order"]}.items():
-        with BotHarness(rules, user_id=user, database_url=f"sqlite:///{database}") as harness:
-            for number, word in enumerate(words):  # message ids are unique per database
-                harness.say(word, message_id=f"{user}-{number}")
-    return database
-
-
 def test_the_graph_counts_the_users_in_each_state_of_the_configs_own_database(tmp_path):
-    database = _shop_with_users(tmp_path)
+    config = write_shop(tmp_path)
+    database = live_database(config, {"ann": ["hi"], "bob": ["hi"], "cid": ["hi", "order"]})
     before = database.read_bytes()
     with serve_studio(tmp_path / "chatbotmaker.toml") as served:
         graph = json.loads(http("GET", served.url + "/api/graph").body)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from playwright.sync_api import expect
-from studio_helpers import screenshot
+from studio_helpers import live_database, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -95,3 +95,12 @@ def test_a_new_user_starts_from_the_beginning(page, studio):
     assert page.get_by_test_id("user-id").input_value() != "studio-user"
     _say(page, "hi")
     expect(page.get_by_test_id("bot-message").first).to_have_text("Welcome to the shop!")
+
+
+def test_the_diagram_shows_how_many_users_of_the_bot_are_in_each_state(page, studio):
+    live_database(studio.config, {"ann": ["hi"], "bob": ["hi"], "cid": ["hi", "order"]})
+    page.goto(studio.url)
+    graph = page.get_by_test_id("flow-graph")
+    expect(graph.locator('g[data-state="menu"] [data-testid="state-count"]')).to_have_text("2")
+    expect(graph.locator('g[data-state="size"] [data-testid="state-count"]')).to_have_text("1")
+    expect(graph.get_by_test_id("state-count")).to_have_count(2)  # no count where nobody is

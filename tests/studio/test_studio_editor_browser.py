@@ -158,8 +158,19 @@ def test_save_as_transcript_writes_a_chat_yaml_that_passes(page, studio):
         ],
     }
     _replay(studio.config, transcript)
-    page.get_by_test_id("run-tests").click()  # the runner is wired by the transcripts issue
-    expect(page.get_by_test_id("tests-output")).not_to_be_empty()
+    wrong = written.read_text().replace("Orders a small one", "Expects a medium one")
+    (written.parent / "wrong.chat.yaml").write_text(wrong.replace("A small", "A medium"))
+    page.get_by_test_id("run-tests").click()
+    results = page.get_by_test_id("test-result")
+    expect(results).to_have_count(2)
+    expect(results.nth(0)).to_have_text("PASS Orders a small one (orders-a-small-one.chat.yaml)")
+    expect(results.nth(0).get_by_test_id("test-diff")).to_have_count(0)
+    expect(results.nth(1)).to_contain_text("FAIL Expects a medium one (wrong.chat.yaml)")
+    diff = results.nth(1).get_by_test_id("test-diff")
+    expect(diff).to_contain_text("'Expects a medium one' failed at step 3")
+    expect(diff).to_contain_text('- "A medium one, noted."')
+    expect(diff).to_contain_text('+ "A small one, noted."')
+    screenshot(page, "tests")
 
 
 def _replay(config, transcript):
