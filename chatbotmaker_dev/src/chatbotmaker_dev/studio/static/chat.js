@@ -45,7 +45,18 @@
     scroll();
   }
 
-  function showUser(view) {
+  // Answers may arrive out of order (the page's first /api/user after a quick /api/say):
+  // each request that shows the user takes a ticket, and an answer older than the one shown
+  // is dropped, so a stale view never overwrites the state of a later turn.
+  var ticketsTaken = 0;
+  var ticketShown = 0;
+  function ticket() { ticketsTaken += 1; return ticketsTaken; }
+
+  function showUser(view, taken) {
+    if (taken !== undefined) {
+      if (taken < ticketShown) { return; }
+      ticketShown = taken;
+    }
     document.getElementById("user-state").textContent = view.state || "";
     document.getElementById("user-args").textContent = JSON.stringify(view.arguments || {});
     Studio.currentState = view.state || null;
@@ -56,6 +67,7 @@
   function send(text, kind, shown) {
     options.replaceChildren();
     addUserMessage(shown === undefined ? text : shown);
+    var taken = ticket();
     return Studio.api("POST", "/api/say", { user: userId(), text: text, kind: kind || "text" }).then(function (r) {
       if (!r.ok) {
         messages.appendChild(Studio.el("div", { "class": "msg system" }, r.body.error || "request failed"));
@@ -66,7 +78,7 @@
       if (r.body.error) {
         messages.appendChild(Studio.el("div", { "class": "msg system" }, r.body.error));
       }
-      showUser(r.body);
+      showUser(r.body, taken);
       Studio.refreshGraph();
     });
   }
@@ -79,8 +91,9 @@
   }
 
   Studio.loadUser = function () {
+    var taken = ticket();
     return Studio.api("GET", "/api/user?user=" + encodeURIComponent(userId())).then(function (r) {
-      if (r.ok) { showUser(r.body); }
+      if (r.ok) { showUser(r.body, taken); }
     });
   };
 
@@ -93,9 +106,10 @@
   });
 
   document.getElementById("reset-user").addEventListener("click", function () {
+    var taken = ticket();
     Studio.api("POST", "/api/reset", { user: userId() }).then(function (r) {
       clearChat();
-      if (r.ok) { showUser(r.body); }
+      if (r.ok) { showUser(r.body, taken); }
     });
   });
 

@@ -82,9 +82,15 @@
 
   Studio.graph = { highlight: highlight };
 
+  // Like the user's view (chat.js): a diagram answer older than the one drawn is dropped.
+  var graphsAsked = 0;
+  var graphDrawn = 0;
   Studio.refreshGraph = function () {
+    graphsAsked += 1;
+    var taken = graphsAsked;
     return Studio.api("GET", "/api/graph?user=" + encodeURIComponent(Studio.userId())).then(function (r) {
-      if (!r.ok) { return; }
+      if (!r.ok || taken < graphDrawn) { return; }
+      graphDrawn = taken;
       Studio.showErrors(r.body.errors);
       if (r.body.layout) {
         draw(r.body);
