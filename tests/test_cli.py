@@ -93,7 +93,7 @@ def test_plugins_json_lists_core_and_dev(capsys):
         "database": ["sqlalchemy"],
         "rule_source": ["python", "flow"],
     }
-    assert plugins["dev"]["registers"] == {"messenger": ["dev"]}
+    assert plugins["dev"]["registers"] == {"messenger": ["dev"], "command": ["studio"]}
     assert plugins["dev"]["version"] and plugins["dev"]["error"] is None
 
 

@@ -258,7 +258,9 @@ def test_plugins_json_lists_every_plugin_and_the_broken_one(
         {"database": ["sqlalchemy"], "rule_source": ["python", "flow"]},
     )
     assert without_entry_point(plugins["dev"]) == expected(
-        "chatbotmaker-dev", "chatbotmaker_dev.plugin", {"messenger": ["dev"]}
+        "chatbotmaker-dev",
+        "chatbotmaker_dev.plugin",
+        {"messenger": ["dev"], "command": ["studio"]},
     )
     assert without_entry_point(plugins["acme"]) == expected(
         "chatbotmaker-acme", "chatbotmaker_acme.plugin", {"messenger": ["acme"]}

@@ -576,14 +576,16 @@ class GreetPlugin:
 
 
 class BrokenCommandPlugin:
-    """Its command's ``configure`` raises; it also registers a messenger."""
+    """Its command's ``configure`` raises; it also registers a messenger. The command's name
+    is its own: a name another installed plugin registers (chatbotmaker-dev's ``studio``)
+    would be a conflict, left out before ``configure`` is ever called."""
 
     @hookimpl
     def register_commands(self, register: Any) -> None:
         def configure(parser: Any) -> None:
-            raise RuntimeError("studio assets missing")
+            raise RuntimeError("viewer assets missing")
 
-        register("studio", lambda args: 0, help="the studio", configure=configure)
+        register("viewer", lambda args: 0, help="the viewer", configure=configure)
 
     @hookimpl
     def register_messengers(self, register: Callable[[str, Any], None]) -> None:
@@ -611,13 +613,13 @@ def test_a_command_that_cannot_be_added_fails_its_plugin_not_the_cli(
         registered_plugin(GreetPlugin(), "greet"),
     ):
         assert cli_main(["greet"]) == 3
-        assert info.error == ("RuntimeError in register_commands ('studio'): studio assets missing")
+        assert info.error == ("RuntimeError in register_commands ('viewer'): viewer assets missing")
         assert capsys.readouterr().out == "hello world (greet)\n"
         assert cli_main(["plugins"]) == 0
         listing = capsys.readouterr().out
     assert (
         "broken (chatbotmaker-b) = tests.test_plugins\n"
-        "    failed to load: RuntimeError in register_commands ('studio'): studio assets missing\n"
+        "    failed to load: RuntimeError in register_commands ('viewer'): viewer assets missing\n"
     ) in listing.replace(info.module, "tests.test_plugins")
 
 

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import DEFAULT_CONFIG
 from ..errors import ChatbotmakerError
 from .queue import UsageError
 
-#: folders never searched for transcripts
-SKIPPED = {"node_modules", "__pycache__", "site-packages"}
-
 
 def run_test(args: argparse.Namespace) -> int:
-    from ..transcripts import SUFFIX, Coverage, Runner  # the engine: not needed for --help
+    # the engine: not needed for --help
+    from ..transcripts import SUFFIX, Coverage, Runner, find_transcripts, run_transcripts
 
     config, paths = _split(args.targets)
     if config is None and not paths:
@@ -32,7 +29,7 @@ def run_test(args: argparse.Namespace) -> int:
             )
     if config is not None and not config.is_file():
         raise ChatbotmakerError(f"config file {str(config)!r} not found; pass its path")
-    files = list(transcript_files(paths or [config.parent]))  # type: ignore[union-attr]
+    files = find_transcripts(paths or [config.parent])  # type: ignore[union-attr]
     if not files:
         where = ", ".join(str(p) for p in paths) if paths else str(config.parent)  # type: ignore[union-attr]
         raise ChatbotmakerError(
@@ -40,8 +37,8 @@ def run_test(args: argparse.Namespace) -> int:
         )
     runner = Runner(default_config=config)
     passed = failed = 0
-    for path in files:
-        result = runner.run_file(path)
+    for result in run_transcripts(files, runner):
+        path = result.path
         if result.passed:
             passed += 1
             print(f"PASS {result.name} ({path}, {result.steps_run} steps)")
@@ -67,20 +64,3 @@ def _split(targets: list[str]) -> tuple[Path | None, list[Path]]:
         if not path.exists():
             raise ChatbotmakerError(f"{path}: no such transcript or folder")
     return (Path(configs[0]) if configs else None), paths
-
-
-def transcript_files(paths: list[Path]) -> Iterator[Path]:
-    """Each path as given when a file, else every ``*.chat.yaml`` under it, sorted; hidden
-    folders (``.venv``, ``.git``) and installed packages are skipped."""
-    from ..transcripts import SUFFIX
-
-    seen: set[Path] = set()
-    for path in paths:
-        found = [path] if path.is_file() else sorted(path.rglob(f"*{SUFFIX}"))
-        for file in found:
-            parts = file.relative_to(path).parts[:-1] if file != path else ()
-            if any(p.startswith(".") or p in SKIPPED for p in parts):
-                continue
-            if file.resolve() not in seen:
-                seen.add(file.resolve())
-                yield file

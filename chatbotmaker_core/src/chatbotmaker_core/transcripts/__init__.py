@@ -6,6 +6,7 @@ from __future__ import annotations
 from .coverage import Coverage
 from .diff import StepFailure
 from .model import SUFFIX, ExpectedReply, Option, Step, Transcript, TranscriptError, load_transcript
+from .project import find_transcripts, run_project, run_transcripts
 from .runner import BotFactory, Runner, TranscriptResult, find_config
 
 __all__ = [
@@ -21,5 +22,8 @@ __all__ = [
     "TranscriptError",
     "TranscriptResult",
     "find_config",
+    "find_transcripts",
     "load_transcript",
+    "run_project",
+    "run_transcripts",
 ]

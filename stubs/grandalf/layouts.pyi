@@ -1,0 +1,9 @@
+# The part of grandalf 0.8 the studio's layout uses (see graphs.pyi).
+from .graphs import graph_core
+
+class SugiyamaLayout:
+    def __init__(self, g: graph_core) -> None: ...
+    def init_all(
+        self, roots: object = None, inverted_edges: object = None, optimize: bool = False
+    ) -> None: ...
+    def draw(self, N: float = 1.5) -> None: ...
