@@ -64,7 +64,7 @@ def models_for(base: Any) -> Models:
         fb_id = Column(String(255), nullable=False, index=True)  # type: ignore[assignment]
         state = Column(String(255), nullable=False)  # type: ignore[assignment]
         # when the user's last message was handled: Meta's 24-hour window (Bot.send_message)
-        last_message_at = Column(DateTime(timezone=True))
+        last_message_at = Column(DateTime(timezone=True))  # type: ignore[assignment]
         arguments = relationship("Argument", back_populates="user", lazy="dynamic")
 
         def __init__(self, fb_id: str | None = None, state: str = "welcome", **kwargs: Any):

@@ -58,7 +58,7 @@ def build_statements(models: Models, dialect: str) -> Statements:
     lock = select(users.c.id, users.c.state).where(
         users.c.channel == bindparam("channel"), users.c.fb_id == bindparam("platform_id")
     )
-    new_user = {
+    new_user: dict[str, Any] = {
         "channel": bindparam("channel"),
         "fb_id": bindparam("platform_id"),
         "state": bindparam("initial_state"),
