@@ -154,9 +154,12 @@ class Bot:
     def for_channel(self, channel: str) -> Bot:
         """This bot with ``channel`` as its default (``bot.messenger`` that channel's): what
         a channel's webhook blueprint gets, so the messages it receives are that channel's.
-        A shallow copy: the database, dispatcher and queue are shared."""
+        A shallow copy: the database, dispatcher and queue are shared; the bot itself for
+        its own default channel."""
         if channel not in self.messengers:
             raise unknown_channel(channel, self.messengers)
+        if channel == self.default_channel:
+            return self
         view = copy.copy(self)
         view.default_channel = channel
         view.messenger = self.messengers[channel]
@@ -173,8 +176,10 @@ class Bot:
         """What a webhook calls for each event: handle it now (``inline``), or enqueue it
         (``queued``) for a worker and return ``None``."""
         channel = self.channel_of(message)
-        if self.queue is not None:  # the job names its channel: a worker's bot has no view
-            self.queue.enqueue(replace(message, channel=channel))
+        if self.queue is not None:
+            if len(self.messengers) > 1:  # the job names its channel: a worker has no view
+                message = replace(message, channel=channel)
+            self.queue.enqueue(message)
             return None
         return self.handle(message)
 
