@@ -68,7 +68,7 @@ def test_unknown_table_suggests_the_known_one(capsys, write):
     assert code == 1 and out == []
     assert errors_of(err)[0] == (
         "unknown table [messanger] (did you mean [messenger]?); "
-        "known tables: bot, messenger, database, rules, worker, metrics"
+        "known tables: bot, messenger, messengers, database, rules, worker, metrics"
     )
     assert 'missing table [messenger]; add it with at least name = "..."' in errors_of(err)
     assert err[-1] == f"{path}: 2 problems"
@@ -79,7 +79,7 @@ def test_unknown_top_level_key(capsys, write):
     assert code == 1
     assert errors_of(err) == [
         "unknown top-level key 'initial_state': every option belongs in a table (bot, "
-        "messenger, database, rules, worker, metrics); move it under its [table] header"
+        "messenger, messengers, database, rules, worker, metrics); move it under its [table] header"
     ]
 
 

@@ -133,3 +133,27 @@ def test_queued_mode_without_procrastinate_names_the_extra(postgres_server, tmp_
             assert last.endswith(": pip install 'chatbotmaker-core[queue]'")
     finally:
         postgres_server.drop_database("cli_no_procrastinate")
+
+
+def test_chat_on_messengers_tables_talks_as_the_chosen_channels_user(tmp_path):
+    db = tmp_path / "bot.db"
+    config = tmp_path / "chatbotmaker.toml"
+    config.write_text(
+        '[messengers.facebook]\npage_access_token = "token"\napp_secret = "s"\n'
+        'verify_token = "v"\n'
+        '[messengers.whatsapp]\naccess_token = "t"\nphone_number_id = "1"\napp_secret = "s"\n'
+        'verify_token = "v"\n'
+        f'[database]\nname = "sqlalchemy"\nurl = "sqlite:///{db}"\n'
+        '[rules]\nname = "python"\nsource = "cli_rules:RULES"\n'
+    )
+    assert run("chat", str(config), "--user", "42", stdin="hi\n").returncode == 0
+    done = run("chat", str(config), "--user", "42", "--channel", "whatsapp", stdin="hi\n")
+    assert done.returncode == 0, done.stderr
+    assert replies(done) == ["42 > got 'hi' (text)"]
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        users = conn.execute(text("SELECT channel, fb_id FROM users ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(u) for u in users] == [("facebook", "42"), ("whatsapp", "42")]
+    wrong = run("chat", str(config), "--channel", "telegram", stdin="hi\n")
+    assert wrong.returncode != 0 and b"channel 'telegram' has no messenger" in wrong.stderr

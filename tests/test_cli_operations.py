@@ -40,12 +40,16 @@ def test_a_database_never_initialised(pizza, capsys):
 
 def test_db_upgrade_init_db_current_history(pizza, capsys):
     code, out, _ = run_main(capsys, "init-db", pizza)
-    assert code == 0 and "upgraded from an empty database to version 0002" in out
+    assert code == 0 and "upgraded from an empty database to version 0003" in out
     code, out, _ = run_main(capsys, "db", "upgrade", pizza)
-    assert "already at version 0002 (nothing to do)" in out
-    assert run_main(capsys, "db", "current", pizza)[1].startswith("0002 (current")
+    assert "already at version 0003 (nothing to do)" in out
+    assert run_main(capsys, "db", "current", pizza)[1].startswith("0003 (current")
     history = run_main(capsys, "db", "history")[1].splitlines()
-    assert [line.split(":")[0] for line in history] == ["base -> 0001", "0001 -> 0002 (head)"]
+    assert [line.split(":")[0] for line in history] == [
+        "base -> 0001",
+        "0001 -> 0002",
+        "0002 -> 0003 (head)",
+    ]
 
 
 def test_users_and_stats(pizza, capsys, monkeypatch):

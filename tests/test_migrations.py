@@ -185,6 +185,33 @@ def test_an_outdated_version_is_refused_naming_the_command(sqlite_url):
     upgrade(database, "0001")
     database.dispose()
     with pytest.raises(
-        ConfigError, match=r"schema version 0001, .* needs version 0002.*db upgrade"
+        ConfigError, match=rf"schema version 0001, .* needs version {HEAD}.*db upgrade"
     ):
         Database(sqlite_url)
+
+
+def test_0003_gives_existing_users_their_channel_and_downgrades_when_ids_are_unique(db_url):
+    database = open_for_upgrade(db_url)
+    try:
+        upgrade(database, "0002")
+        with database.engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (fb_id, state) VALUES ('42', 'menu')"))
+        report = upgrade(database, channel="whatsapp")
+        assert (report["from"], report["to"], report["channel"]) == ("0002", HEAD, "whatsapp")
+        assert rows(db_url, "SELECT channel, fb_id, state, last_message_at FROM users") == [
+            ("whatsapp", "42", "menu", None)
+        ]
+        with database.engine.begin() as conn:  # the same id on another channel: another user
+            conn.execute(text("INSERT INTO users (channel, fb_id, state) VALUES ('fb', '42', 'x')"))
+        with pytest.raises(RuntimeError, match=r"cannot go back to revision 0002: 1 platform id"):
+            downgrade(database, "0002")
+        with database.engine.begin() as conn:
+            conn.execute(text("DELETE FROM users WHERE channel = 'fb'"))
+        assert downgrade(database, "0002") == (HEAD, "0002")
+        columns = [c["name"] for c in inspect(database.engine).get_columns("users")]
+        assert columns == ["id", "fb_id", "state"]
+        with pytest.raises(Exception, match="(?i)unique"):  # one user per id again
+            with database.engine.begin() as conn:
+                conn.execute(text("INSERT INTO users (fb_id, state) VALUES ('42', 'y')"))
+    finally:
+        database.dispose()

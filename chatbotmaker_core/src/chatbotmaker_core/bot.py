@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from .channels import check_send, messengers_for, unknown_channel
 from .config import build_parts
 from .database import Database
-from .delivery import RetryPolicy, deliver, time_left, turn_deadline
+from .delivery import RetryPolicy, deliver, send_reply_with_retry, time_left, turn_deadline
 from .dispatcher import Dispatcher
 from .errors import ConfigError, UnknownStateError, did_you_mean
 from .message import Message, Reply
@@ -70,17 +72,30 @@ class Bot:
 
     ``config`` holds the ``[bot]`` table's options (may be ``{}``): ``initial_state``,
     ``error_message`` (``""`` sends none), ``mode`` and the ``send_*`` retry settings.
+
+    Several messengers: ``Bot(config, None, dispatcher, database, messengers={"facebook":
+    m1, "whatsapp": m2})``; the first (or ``messenger``, when given and among them) is the
+    default, ``bot.messenger``. ``bot.messengers`` maps each channel to its messenger.
     """
 
     def __init__(
         self,
         config: Mapping[str, Any] | None,
-        messenger: Messenger,
+        messenger: Messenger | None,
         dispatcher: Dispatcher,
         database: Database,
+        *,
+        messengers: Mapping[str, Messenger] | None = None,
     ) -> None:
         self.config = dict(config or {})
-        self.messenger = messenger
+        #: channel -> messenger; the default channel first
+        self.messengers: dict[str, Messenger] = messengers_for(messenger, messengers)
+        #: the channel of a message that names none (``Message.channel`` None)
+        self.default_channel: str = next(iter(self.messengers))
+        self.messenger: Messenger = self.messengers[self.default_channel]
+        #: whether each messenger is served at ``/webhook/<channel>`` (``create_app``): given
+        #: ``messengers=`` or ``[messengers.<name>]`` tables; one ``[messenger]``: ``/webhook``
+        self.channel_urls = messengers is not None
         self.dispatcher = dispatcher
         self.database = database
         options = _bot_options(self.config)
@@ -134,12 +149,39 @@ class Bot:
 
         Components are found by name among installed plugins, or in ``plugins`` if given.
         """
-        return cls(*build_parts(source, plugins))
+        parts = build_parts(source, plugins)
+        bot = cls(*parts[:4], messengers=parts.messengers)
+        bot.channel_urls = parts.channel_urls
+        return bot
+
+    def for_channel(self, channel: str) -> Bot:
+        """This bot with ``channel`` as its default (``bot.messenger`` that channel's): what
+        a channel's webhook blueprint gets, so the messages it receives are that channel's.
+        A shallow copy: the database, dispatcher and queue are shared; the bot itself for
+        its own default channel."""
+        if channel not in self.messengers:
+            raise unknown_channel(channel, self.messengers)
+        if channel == self.default_channel:
+            return self
+        view = copy.copy(self)
+        view.default_channel = channel
+        view.messenger = self.messengers[channel]
+        return view
+
+    def channel_of(self, message: Message) -> str:
+        """The channel ``message`` came on: its own, or the bot's default; checked."""
+        channel = message.channel or self.default_channel
+        if channel not in self.messengers:
+            raise unknown_channel(channel, self.messengers)
+        return channel
 
     def receive(self, message: Message) -> TurnResult | None:
         """What a webhook calls for each event: handle it now (``inline``), or enqueue it
         (``queued``) for a worker and return ``None``."""
+        channel = self.channel_of(message)
         if self.queue is not None:
+            if len(self.messengers) > 1:  # the job names its channel: a worker has no view
+                message = replace(message, channel=channel)
             self.queue.enqueue(message)
             return None
         return self.handle(message)
@@ -155,10 +197,11 @@ class Bot:
         ``[bot] send_deadline`` counts from here: the typing indicator, the turn and every
         reply with its retries are over by then, so an inline webhook answers in time.
         """
+        channel = self.channel_of(message)
         started = perf_counter()
         with (
             turn_deadline(self.retry_policy),
-            self._user_locks.hold(message.user_id, time_left()) as in_order,
+            self._user_locks.hold(f"{channel}:{message.user_id}", time_left()) as in_order,
         ):
             if not in_order:
                 log.warning(
@@ -175,13 +218,15 @@ class Bot:
         """The messenger's ``turn_started`` (not for a redelivered id), one atomic turn, then
         its replies in order."""
         result = TurnResult(message)
+        channel = message.channel or self.default_channel
         turn = Turn(
             message,
             database=self.database,
             dispatcher=self.dispatcher,
-            messenger=self.messenger,
+            messenger=self.messengers[channel],
             initial_state=self.initial_state,
             sink=self._sink,
+            channel=channel,
         )
         try:
             result.duplicate = not turn.run()
@@ -202,13 +247,45 @@ class Bot:
         if result.duplicate:
             log.info("message %s of user %s already handled", message.message_id, message.user_id)
         elif result.replies and not turn.staged:
-            result.sent = self.deliver(message.user_id, result.replies)
+            result.sent = self.deliver(message.user_id, result.replies, channel)
         return result
 
-    def deliver(self, platform_id: str, replies: list[Reply]) -> int:
-        """Send ``replies`` to ``platform_id`` in order, retrying within ``[bot] send_*``;
-        returns how many were sent (a failure is logged and recorded, never raised)."""
-        return deliver(self.messenger, self.database, platform_id, replies, self.retry_policy)
+    def deliver(self, platform_id: str, replies: list[Reply], channel: str | None = None) -> int:
+        """Send ``replies`` to ``platform_id`` in order through ``channel``'s messenger (None:
+        the default), retrying within ``[bot] send_*``; returns how many were sent (a failure
+        is logged and recorded, never raised)."""
+        messenger = self.messengers.get(channel or self.default_channel)
+        if messenger is None:
+            assert channel is not None
+            raise unknown_channel(channel, self.messengers)
+        return deliver(messenger, self.database, platform_id, replies, self.retry_policy)
+
+    def send_message(
+        self,
+        user_id: str,
+        text: str | Reply,
+        *,
+        channel: str | None = None,
+        tag: str | None = None,
+    ) -> None:
+        """Send a message outside a turn (a reminder, an operator's answer) to a known user.
+
+        On Meta's platforms a message without ``tag`` may only go within 24 hours of the
+        user's last message: outside it this raises
+        :class:`~chatbotmaker_core.channels.WindowClosedError` and sends nothing. With a
+        ``tag`` (Messenger's message tags) it goes as ``messaging_type`` MESSAGE_TAG. A
+        delivery failure raises (a :class:`~chatbotmaker_core.DeliveryError`) after the
+        ``[bot] send_*`` retries. ``LookupError`` for a user the channel never saw.
+        """
+        name = channel or self.default_channel
+        messenger = self.messengers.get(name)
+        if messenger is None:
+            raise unknown_channel(name, self.messengers)
+        reply = text if isinstance(text, Reply) else Reply(str(text))
+        check_send(self.database, messenger, name, str(user_id), tag)
+        if tag is not None:
+            reply = replace(reply, tag=tag)
+        send_reply_with_retry(messenger, str(user_id), reply, self.retry_policy)
 
 
 def build_bot(
@@ -217,8 +294,12 @@ def build_bot(
     *,
     messenger: Messenger | None = None,
 ) -> Bot:
-    """The bot a config describes; ``messenger``, if given, replaces its ``[messenger]``."""
-    return Bot(*build_parts(source, plugins, messenger=messenger))
+    """The bot a config describes; ``messenger``, if given, replaces its ``[messenger]``
+    (every ``[messengers.*]`` table: the terminal talks as each channel's users)."""
+    parts = build_parts(source, plugins, messenger=messenger)
+    bot = Bot(*parts[:4], messengers=parts.messengers)
+    bot.channel_urls = parts.channel_urls
+    return bot
 
 
 def turn_outcome(result: TurnResult) -> str:

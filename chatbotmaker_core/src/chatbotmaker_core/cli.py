@@ -117,6 +117,9 @@ def _parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
     config_argument(chat)
     chat.add_argument("--user", default="terminal", help="the user id to chat as")
     chat.add_argument(
+        "--channel", help="chat as a user of this [messengers.<name>] table (default: the first)"
+    )
+    chat.add_argument(
         "--record", metavar="FILE", help="write the session as a transcript (*.chat.yaml)"
     )
 

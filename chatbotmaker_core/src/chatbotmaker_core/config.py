@@ -33,7 +33,9 @@ DEFAULT_CONFIG = "chatbotmaker.toml"
 #: config table -> plugin kind
 COMPONENTS = {kind.table: kind.name for kind in COMPONENT_KINDS}
 #: every table a config may have; anything else is a typo (``[messanger]``)
-TABLES = ("bot", "messenger", "database", "rules", "worker", "metrics")
+TABLES = ("bot", "messenger", "messengers", "database", "rules", "worker", "metrics")
+#: a ``[messengers.<name>]`` table's name: a URL segment (``/webhook/<name>``) and a channel
+_CHANNEL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 #: The folder of the config file last loaded in this context (None: a dict, the current
 #: directory): factories resolve relative paths against it (a flow's ``source``).
@@ -161,12 +163,16 @@ def component_options(config: Mapping[str, Any], table: str) -> tuple[str, dict[
 
 
 def build_component(
-    config: Mapping[str, Any], table: str, plugins: PluginManager | None = None
+    config: Mapping[str, Any],
+    table: str,
+    plugins: PluginManager | None = None,
+    kind: str | None = None,
 ) -> Any:
-    """Build the component of ``[table]`` with the plugin its ``name`` selects."""
+    """Build the component of ``[table]`` with the plugin its ``name`` selects (a plugin of
+    ``kind``, by default the table's own: ``messengers.whatsapp`` passes ``"messenger"``)."""
     plugins = plugins or get_plugin_manager()
     name, options = component_options(config, table)
-    factory = plugins.factory(COMPONENTS[table], name)
+    factory = plugins.factory(kind or COMPONENTS[table], name)
     unknown = unknown_options(factory, table, name, options)
     if unknown:
         raise ConfigError("; ".join(unknown), unknown)
@@ -202,12 +208,47 @@ def unknown_options(factory: Any, table: str, name: str, options: Mapping[str, A
 
 
 class BotParts(NamedTuple):
-    """What ``Bot(...)`` takes, in its order: ``Bot(*build_parts(...))`` (``bot.build_bot``)."""
+    """What ``Bot(...)`` takes, in its order: ``Bot(*parts[:4], messengers=parts.messengers)``
+    (``bot.build_bot``); ``messengers`` is ``{channel: messenger}``, the default first."""
 
     config: dict[str, Any]
     messenger: Any
     dispatcher: Any
     database: Any
+    messengers: dict[str, Any] | None = None
+    #: True for ``[messengers.<name>]`` tables: each served at ``/webhook/<name>``
+    channel_urls: bool = False
+
+
+def messenger_tables(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{channel: options with name}`` of the config's messengers: one ``[messenger]`` (its
+    ``name`` is the channel) or several ``[messengers.<channel>]`` (``name`` defaults to the
+    table's). Both forms at once, or none, is a ConfigError."""
+    single, several = config.get("messenger"), config.get("messengers")
+    if single is not None and several is not None:
+        raise ConfigError(
+            "[messenger] and [messengers.<name>] tables are both given; keep one form: a "
+            "single [messenger] (served at /webhook) or [messengers.<name>] tables (served "
+            "at /webhook/<name>)"
+        )
+    if several is None:
+        name, options = component_options(config, "messenger")
+        return {name: {"name": name, **options}}
+    if not several or not all(isinstance(t, Mapping) for t in several.values()):
+        raise ConfigError(
+            "[messengers] must hold one table per messenger ([messengers.facebook], "
+            "[messengers.whatsapp]...), each with that messenger's options"
+        )
+    tables = {}
+    for channel, table in several.items():
+        if not _CHANNEL_NAME.fullmatch(channel):
+            raise ConfigError(
+                f"[messengers.{channel}]: a messenger table's name is its URL (/webhook/"
+                f"<name>) and channel: use letters, digits, '-' or '_' (at most 64)"
+            )
+        name = table.get("name", channel)
+        tables[channel] = {**table, "name": name}
+    return tables
 
 
 def build_parts(
@@ -223,15 +264,33 @@ def build_parts(
     unknown = unknown_tables(config)
     if unknown:
         raise ConfigError("; ".join(unknown), unknown)
+    tables = messenger_tables(config)
+    messengers = {
+        channel: messenger
+        if messenger is not None
+        else build_component(
+            {label(config, channel): options}, label(config, channel), plugins, "messenger"
+        )
+        for channel, options in tables.items()
+    }
     components = {
-        table: messenger
-        if table == "messenger" and messenger is not None
-        else build_component(config, table, plugins)
+        table: build_component(config, table, plugins)
         for table in COMPONENTS
+        if table != "messenger"
     }
     return BotParts(
-        config.get("bot", {}), components["messenger"], components["rules"], components["database"]
+        config.get("bot", {}),
+        next(iter(messengers.values())),
+        components["rules"],
+        components["database"],
+        messengers,
+        "messengers" in config,
     )
+
+
+def label(config: Mapping[str, Any], channel: str) -> str:
+    """How errors name a messenger's table: ``messenger`` or ``messengers.<channel>``."""
+    return "messenger" if "messengers" not in config else f"messengers.{channel}"
 
 
 def unknown_tables(config: Mapping[str, Any]) -> list[str]:

@@ -20,7 +20,9 @@ from .config import (
     build_component,
     component_options,
     import_object,
+    label,
     load_config,
+    messenger_tables,
     unknown_options,
     unknown_tables,
 )
@@ -55,9 +57,7 @@ def check(
     report.errors.extend(unknown_tables(config))
     plugins = plugins or get_plugin_manager()
     options = _bot(config, report)
-    messenger = _build(config, "messenger", plugins, report)
-    for problem in getattr(messenger, "setup_problems", None) or ():
-        report.errors.append(f"[messenger] {report.components['messenger']}: {problem}")
+    _messengers(config, plugins, report)
     rules = _build(config, "rules", plugins, report)
     database = _database(config, plugins, report)
     if options is not None and rules is not None:
@@ -91,14 +91,32 @@ def _bot(config: Mapping[str, Any], report: CheckReport) -> dict[str, Any] | Non
 
 
 def _build(
-    config: Mapping[str, Any], table: str, plugins: PluginManager, report: CheckReport
+    config: Mapping[str, Any],
+    table: str,
+    plugins: PluginManager,
+    report: CheckReport,
+    kind: str | None = None,
 ) -> Any:
     try:
         report.components[table] = component_options(config, table)[0]
-        return build_component(config, table, plugins)
+        return build_component(config, table, plugins, kind)
     except ConfigError as error:
         report.errors.extend(error.problems)
         return None
+
+
+def _messengers(config: Mapping[str, Any], plugins: PluginManager, report: CheckReport) -> None:
+    """Build each messenger table (``[messenger]``, or every ``[messengers.<name>]``)."""
+    try:
+        tables = messenger_tables(config)
+    except ConfigError as error:
+        report.errors.extend(error.problems)
+        return
+    for channel, options in tables.items():
+        table = label(config, channel)
+        messenger = _build({table: options}, table, plugins, report, "messenger")
+        for problem in getattr(messenger, "setup_problems", None) or ():
+            report.errors.append(f"[{table}] {report.components[table]}: {problem}")
 
 
 def _database(config: Mapping[str, Any], plugins: PluginManager, report: CheckReport) -> Any:

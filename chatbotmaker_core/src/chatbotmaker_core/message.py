@@ -36,9 +36,15 @@ class Message:
     attachments: tuple[Any, ...] = ()
     timestamp: int | None = None
     raw: Any = None
+    #: the messenger it came from (a ``[messengers.<name>]`` table); None: the bot's default
+    channel: str | None = None
 
     def __post_init__(self) -> None:
         _check_id(self.user_id, "user id")
+        if self.channel is not None and (not isinstance(self.channel, str) or not self.channel):
+            raise InvalidMessageError(
+                f"channel must be a non-empty string or None, got {self.channel!r}"
+            )
         if self.message_id is not None:
             _check_id(self.message_id, "message id")
 
@@ -78,6 +84,9 @@ class Reply:
     text: str
     quick_replies: tuple[QuickReply, ...] = ()
     buttons: tuple[Button, ...] = ()
+    #: a Meta message tag (``ACCOUNT_UPDATE``...): the reply goes outside the 24-hour window
+    #: as ``messaging_type`` MESSAGE_TAG (``Bot.send_message``); None inside a turn
+    tag: str | None = None
 
     def as_plain_text(self) -> str:
         """The reply for a messenger without quick replies or buttons: options as a list."""

@@ -53,10 +53,18 @@ class Messenger:
         """
         return self.send_reply(user_id, payload)
 
+    #: whether the platform allows free-form sends only within 24 hours of the user's last
+    #: message (Meta's products): ``Bot.send_message`` checks the window then
+    reply_window = False
+    #: whether the platform takes a message tag to send outside that window (Messenger)
+    message_tags = False
+
     def turn_started(self, user_id: str) -> None:
         """Called once before a message's handlers run: the seen mark and typing indicator.
 
-        Platforms that can do both in one call override this to spare a request.
+        Platforms that can do both in one call override this to spare a request. An override
+        that declares a ``message`` parameter gets the turn's :class:`Message` as
+        ``message=`` (WhatsApp's read receipt names the message id).
         """
         self.mark_seen(user_id)
 

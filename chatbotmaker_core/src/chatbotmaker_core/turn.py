@@ -37,6 +37,33 @@ def makes_sender_actions(messenger: Messenger) -> bool:
     )
 
 
+def started(messenger: Messenger, message: Message) -> None:
+    """``messenger.turn_started``, given the message when it takes one (``message=``): a
+    WhatsApp read receipt names the message; a messenger defining ``turn_started(self,
+    user_id)`` keeps working."""
+    hook = messenger.turn_started
+    if _takes_message(type(messenger)):
+        hook(message.user_id, message=message)  # type: ignore[call-arg]
+    else:
+        hook(message.user_id)
+
+
+_TAKES_MESSAGE: dict[type, bool] = {}
+
+
+def _takes_message(kind: type) -> bool:
+    found = _TAKES_MESSAGE.get(kind)
+    if found is None:
+        import inspect
+
+        try:
+            parameters = inspect.signature(kind.turn_started).parameters  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            parameters = {}  # type: ignore[assignment]
+        found = _TAKES_MESSAGE[kind] = "message" in parameters
+    return found
+
+
 def is_database_outage(error: BaseException) -> bool:
     """True for a lost or unusable database connection, as opposed to a handler's bug."""
     return isinstance(error, (exc.OperationalError, exc.InterfaceError)) or bool(
@@ -67,7 +94,13 @@ class ReplySink(Protocol):
 
     stages: bool
 
-    def stage(self, conn: Connection, platform_id: str, replies: list[Reply]) -> None: ...
+    def stage(
+        self,
+        conn: Connection,
+        platform_id: str,
+        replies: list[Reply],
+        channel: str | None = None,
+    ) -> None: ...
 
 
 class DeliverAfterCommit:
@@ -75,7 +108,13 @@ class DeliverAfterCommit:
 
     stages = False
 
-    def stage(self, conn: Connection, platform_id: str, replies: list[Reply]) -> None:
+    def stage(
+        self,
+        conn: Connection,
+        platform_id: str,
+        replies: list[Reply],
+        channel: str | None = None,
+    ) -> None:
         return None
 
 
@@ -95,8 +134,11 @@ class Turn:
         messenger: Messenger,
         initial_state: str,
         sink: ReplySink,
+        channel: str = "",
     ) -> None:
         self.message = message
+        #: the messenger's name: the user is the one with this platform id on this channel
+        self.channel = channel
         self.database = database
         self.dispatcher = dispatcher
         self.messenger = messenger
@@ -142,11 +184,13 @@ class Turn:
         with self.database.engine.connect() as conn:
             if self._handled_before(conn):
                 return False
-            self.messenger.turn_started(message.user_id)
+            started(self.messenger, message)
             with conn.begin():
                 if not self._claim(conn):
                     return False
-                row, self.is_new_user = store.lock_user(conn, message.user_id, self.initial_state)
+                row, self.is_new_user = store.lock_user(
+                    conn, self.channel, message.user_id, self.initial_state
+                )
                 self._conn, self._user_key = conn, row.id
                 self.state = self._current_state(row.state)
                 try:
@@ -160,7 +204,9 @@ class Turn:
                     raise HandlerFailed(error, self.state) from error
                 finally:
                     self._conn = None
-                if user.state != row.state:
+                if user.state != row.state or not self.is_new_user:
+                    # the state and the time of the last message (the 24-hour window): one
+                    # UPDATE; a new user's row got both when it was inserted
                     store.set_state(conn, row.id, user.state)
                 record_transitions(conn, self)  # one INSERT when the state changed
                 self._stage(conn, self.replies)
@@ -190,7 +236,7 @@ class Turn:
     def _stage(self, conn: Connection, replies: list[Reply]) -> None:
         """Hand ``replies`` to a staging sink in this transaction (they commit together)."""
         if replies and self.sink.stages:
-            self.sink.stage(conn, self.message.user_id, replies)
+            self.sink.stage(conn, self.message.user_id, replies, self.channel)
             self.staged = True
 
     def _handled_before(self, conn: Any) -> bool:
@@ -229,6 +275,7 @@ class Turn:
         user = mapper.class_manager.new_instance()
         set_committed_value(user, "id", self._user_key)
         set_committed_value(user, "fb_id", self.message.user_id)
+        set_committed_value(user, "channel", self.channel)
         set_committed_value(user, "state", state)
         make_transient_to_detached(user)
         session.add(user)

@@ -9,6 +9,7 @@ dispatcher and database the user exposes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm.attributes import set_committed_value
@@ -28,6 +29,10 @@ class UserMixin:
     """Methods available on the ``user`` passed to every handler."""
 
     fb_id: str
+    #: the messenger the user writes on (``users.channel``): replies go back through it
+    channel: str
+    #: when their last message was handled (Meta's 24-hour window); None: never
+    last_message_at: datetime | None
     state: str
 
     @property

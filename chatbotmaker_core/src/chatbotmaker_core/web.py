@@ -34,16 +34,31 @@ CONFIG_VARIABLE = "CHATBOTMAKER_CONFIG"
 
 
 def create_app(bot: Bot) -> Flask:
-    """A Flask app for ``bot``: the messenger's blueprint at ``/webhook``, and ``/healthz``."""
+    """A Flask app for ``bot``: the messenger's blueprint at ``/webhook``, and ``/healthz``.
+
+    A bot with several messengers (``[messengers.<name>]``) serves each at
+    ``/webhook/<name>``; each blueprint gets ``bot.for_channel(name)``, so what it receives
+    is that channel's.
+    """
     app = Flask("chatbotmaker")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["chatbotmaker.bot"] = bot
-    blueprint = getattr(bot.messenger, "blueprint", None)
-    if blueprint is not None:
+    several = len(bot.messengers) > 1 or bot.channel_urls
+    for channel, messenger in bot.messengers.items():
+        blueprint = getattr(messenger, "blueprint", None)
+        if blueprint is None:
+            continue
         try:
-            app.register_blueprint(blueprint(bot), url_prefix="/webhook")
+            made = blueprint(bot.for_channel(channel))
         except NotImplementedError:
-            log.warning("messenger %s receives no webhooks", type(bot.messenger).__name__)
+            log.warning("messenger %s receives no webhooks", type(messenger).__name__)
+            continue
+        if several:  # blueprint names are unique per app: two tables may use one plugin
+            app.register_blueprint(
+                made, url_prefix=f"/webhook/{channel}", name=f"{channel}_webhook"
+            )
+        else:
+            app.register_blueprint(made, url_prefix="/webhook")
     _dispose_after_fork(bot)
     if bot.queue is not None:
         bot.queue.apply_schema()  # queued mode: the webhook enqueues into procrastinate's tables

@@ -35,6 +35,9 @@ class FacebookMessenger(MetaMessenger):
 
     channel = "facebook"
     webhook_object = "page"
+    #: Meta's 24-hour window: ``Bot.send_message`` outside it needs a message tag
+    reply_window = True
+    message_tags = True
     #: the product's text limit per message, and whether it counts UTF-8 bytes
     text_limit = TEXT_LIMIT
     text_limit_utf8 = False
@@ -97,7 +100,7 @@ class FacebookMessenger(MetaMessenger):
             log.warning("not sending an empty message to user %s", user_id)
             return []
         messages = reply_messages(reply, self.text_limit, utf8=self.text_limit_utf8)
-        return [message_body(user_id, message) for message in messages]
+        return [message_body(user_id, message, reply.tag) for message in messages]
 
     def sender_action(self, user_id: str, action: str) -> bool:
         """Best effort: a failed indicator is logged, never raised (it is cosmetic)."""

@@ -39,6 +39,8 @@ class MetaMessenger(Messenger):
     channel = "meta"
     #: the webhook body's ``object`` this messenger answers
     webhook_object = "page"
+    #: free-form messages only within 24 hours of the user's last one (all three products)
+    reply_window = True
 
     api: SendApi
     insecure_allow_unsigned: bool

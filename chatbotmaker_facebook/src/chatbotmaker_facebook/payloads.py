@@ -155,8 +155,16 @@ def reply_messages(
     return messages
 
 
-def message_body(user_id: str, message: dict[str, Any]) -> Body:
-    """A Send API body answering ``user_id``'s message (``messaging_type`` RESPONSE)."""
+def message_body(user_id: str, message: dict[str, Any], tag: str | None = None) -> Body:
+    """A Send API body answering ``user_id``'s message (``messaging_type`` RESPONSE), or,
+    with a message ``tag``, one sent outside the 24-hour window (MESSAGE_TAG)."""
+    if tag is not None:
+        return {
+            "recipient": {"id": user_id},
+            "messaging_type": "MESSAGE_TAG",
+            "tag": tag,
+            "message": message,
+        }
     return {"recipient": {"id": user_id}, "messaging_type": "RESPONSE", "message": message}
 
 

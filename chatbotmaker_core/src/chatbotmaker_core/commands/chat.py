@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..config import build_component, component_options, load_config
+from ..config import build_component, label, load_config, messenger_tables
 from ..errors import ChatbotmakerError, UnknownPluginError
 from ..message import Message
 from ..plugins import get_plugin_manager
@@ -21,16 +21,22 @@ from ..plugins import get_plugin_manager
 NOT_UTF8 = "chat: line {number} is not valid UTF-8; ignored (the bot only receives UTF-8 text)"
 
 
-def terminal_bot(config_path: str) -> Any:
+def terminal_bot(config_path: str, channel: str | None = None) -> Any:
     """The bot of ``config_path``, inline, with a messenger that prints to the terminal: the
-    config's own when it says it does (``prints_to_terminal``), else the ``dev`` messenger."""
+    config's own when it says it does (``prints_to_terminal``), else the ``dev`` messenger.
+    It talks as the users of ``channel`` (default: the config's first messenger)."""
     from ..bot import build_bot  # SQLAlchemy: imported when a command makes a bot
 
     config = load_config(config_path)
     # The config's messenger is built (and so checked) but only used when it prints here;
     # building one never reaches its platform.
-    name, _ = component_options(config, "messenger")
-    messenger = build_component(config, "messenger") if name != "dev" else None
+    tables = messenger_tables(config)
+    first = next(iter(tables))
+    table = label(config, first)
+    name = tables[first]["name"]
+    messenger = (
+        build_component({table: tables[first]}, table, None, "messenger") if name != "dev" else None
+    )
     if not getattr(messenger, "prints_to_terminal", False):
         try:
             dev = get_plugin_manager().factory("messenger", "dev")
@@ -43,11 +49,12 @@ def terminal_bot(config_path: str) -> Any:
     bot_table = config.get("bot")
     if isinstance(bot_table, Mapping):
         config["bot"] = {**bot_table, "mode": "inline"}
-    return build_bot(config, messenger=messenger)
+    bot = build_bot(config, messenger=messenger)
+    return bot if channel is None else bot.for_channel(channel)
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    bot = terminal_bot(args.config)
+    bot = terminal_bot(args.config, getattr(args, "channel", None))
     interactive = sys.stdin.isatty()
     recorder = None
     if getattr(args, "record", None):
@@ -59,7 +66,7 @@ def run_chat(args: argparse.Namespace) -> int:
             if text:
                 result = bot.handle(_message(bot.messenger, args.user, text))
                 if recorder is not None:
-                    user = bot.database.get_user(args.user)
+                    user = bot.database.get_user(args.user, channel=bot.default_channel)
                     recorder.add(result.message, result, None if user is None else user.state)
                 sys.stdout.flush()
     except KeyboardInterrupt:

@@ -19,7 +19,8 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
     bot = _bot(args.config)
     try:
-        report = upgrade(bot.database)
+        channel = getattr(args, "channel", None) or bot.default_channel
+        report = upgrade(bot.database, channel=channel)
         queue = bot.queue.apply_schema() if bot.queue is not None else False
     finally:
         bot.database.dispose()
@@ -35,6 +36,8 @@ def run_upgrade(args: argparse.Namespace) -> int:
             f"merged duplicate user {merged['fb_id']!r}: kept row {merged['kept']}, "
             f"merged and deleted rows {ids}"
         )
+    if "channel" in report:
+        print(f"existing users are on channel {report['channel']!r} (revision 0003)")
     if report.get("dropped_arguments"):
         print(f"dropped {report['dropped_arguments']} argument(s) belonging to no user")
     if queue:
@@ -89,3 +92,9 @@ def add_commands(command: Any, config_argument: Any) -> None:
         sub = actions.add_parser(name, help=text, description=text)
         sub.set_defaults(run=run)
         config_argument(sub)
+        if name == "upgrade":
+            sub.add_argument(
+                "--channel",
+                help="the channel (messenger table) existing users came from, when upgrading "
+                "past revision 0003 (default: the config's messenger, or its first)",
+            )

@@ -157,23 +157,27 @@ class Database:
 
     # -- reading, for tests, tools and operators ---------------------------------------------
 
-    def get_user(self, fb_id: str) -> UserMixin | None:
-        """The user with this platform id, detached, or ``None``."""
+    def get_user(self, fb_id: str, channel: str | None = None) -> UserMixin | None:
+        """The user with this platform id (on ``channel``; None: on any, the first made),
+        detached, or ``None``."""
+        users = self.user_class
+        query = select(users).where(users.fb_id == fb_id).order_by(users.id)
+        if channel is not None:
+            query = query.where(users.channel == channel)
         with self.session_maker() as session:
-            user = session.scalars(
-                select(self.user_class).where(self.user_class.fb_id == fb_id)
-            ).first()
+            user = session.scalars(query).first()
             if user is not None:
                 session.expunge(user)
             return user
 
-    def get_arguments(self, fb_id: str) -> dict[str, Any]:
-        """All arguments of a user, as a dict."""
+    def get_arguments(self, fb_id: str, channel: str | None = None) -> dict[str, Any]:
+        """All arguments of a user (on ``channel``; None: of the first user with that id)."""
         users, arguments = self.user_class.__table__, self.argument_class.__table__
-        query = (
-            select(arguments.c.name, arguments.c.value)
-            .join(users, users.c.id == arguments.c.user_id)
-            .where(users.c.fb_id == fb_id)
+        user = select(users.c.id).where(users.c.fb_id == fb_id)
+        if channel is not None:
+            user = user.where(users.c.channel == channel)
+        query = select(arguments.c.name, arguments.c.value).where(
+            arguments.c.user_id == user.order_by(users.c.id).limit(1).scalar_subquery()
         )
         with self.engine.connect() as conn:
             return {name: value for name, value in conn.execute(query)}

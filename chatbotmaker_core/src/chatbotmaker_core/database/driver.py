@@ -26,7 +26,7 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from .statements import Statements
-from .store import Store, UserRow, now
+from .store import Store, UserRow, new_user_params, now
 
 #: ``(dialect name, driver)`` pairs whose DBAPI connection has an ``execute`` shortcut
 FAST_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
@@ -178,12 +178,12 @@ class DriverStore:
             driver.autocommit = False
 
     def lock_user(
-        self, conn: Connection, platform_id: str, initial_state: str
+        self, conn: Connection, channel: str, platform_id: str, initial_state: str
     ) -> tuple[UserRow, bool]:
         driver = self._driver(conn)
         if driver is None:
-            return self.watched.lock_user(conn, platform_id, initial_state)
-        params = {"platform_id": platform_id, "initial_state": initial_state}
+            return self.watched.lock_user(conn, channel, platform_id, initial_state)
+        params = new_user_params(channel, platform_id, initial_state)
         row = self._lock_user.first(conn, driver, params)
         if row is not None:
             return UserRow(*row), False
@@ -213,5 +213,5 @@ class DriverStore:
         driver = self._driver(conn)
         if driver is None:
             return self.watched.set_state(conn, user_key, state)
-        self._set_state.run(conn, driver, {"uid": user_key, "new": state})
+        self._set_state.run(conn, driver, {"uid": user_key, "new": state, "at": now()})
         return None

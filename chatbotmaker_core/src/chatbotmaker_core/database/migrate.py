@@ -27,9 +27,13 @@ def alembic_config(conn: Connection | None = None) -> Any:
     return config
 
 
-def upgrade(database: Any, revision: str = "head") -> dict[str, Any]:
+def upgrade(database: Any, revision: str = "head", *, channel: str | None = None) -> dict[str, Any]:
     """Bring the database to ``revision``; then create the application's tables. Returns
-    ``{"from": version, "to": version, "merged": [...], "dropped_arguments": n}``."""
+    ``{"from": version, "to": version, "merged": [...], "dropped_arguments": n}`` (and
+    ``"channel"``: the channel existing users got, when revision 0003 ran).
+
+    ``channel`` names the messenger existing users came from (revision 0003); None: the one
+    the migration assumes (``"facebook"``)."""
     from alembic import command
 
     with database.schema_transaction() as conn:
@@ -37,11 +41,14 @@ def upgrade(database: Any, revision: str = "head") -> dict[str, Any]:
         if before == "unversioned-first":
             stamp(conn, FIRST)  # made by create_all before versions: it is revision 0001
         config = alembic_config(conn)
+        config.attributes["users_channel"] = channel
         command.upgrade(config, revision)
         database.base.metadata.create_all(conn)
         after = detect(conn)
     report = {"from": before, "to": after}
-    report.update({k: v for k, v in config.attributes.items() if k != "connection"})
+    report.update(
+        {k: v for k, v in config.attributes.items() if k not in ("connection", "users_channel")}
+    )
     return report
 
 

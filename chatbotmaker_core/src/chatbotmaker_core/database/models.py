@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -53,10 +54,17 @@ def models_for(base: Any) -> Models:
         """A platform user: ``fb_id`` is the platform's id, ``state`` the state it is in."""
 
         __tablename__ = "users"
+        # a unique index (not a constraint): SQLite adds it without rebuilding the table
+        __table_args__ = (Index("uq_users_channel_fb_id", "channel", "fb_id", unique=True),)
         id = Column(Integer, primary_key=True)
+        # the messenger the user writes on (a [messengers.<name>] table, or the single
+        # [messenger]'s name): the same platform id on two channels is two users
+        channel = Column(String(64), nullable=False, default="", server_default="")  # type: ignore[assignment]
         # str on instances, as UserMixin declares for handlers
-        fb_id = Column(String(255), nullable=False, unique=True, index=True)  # type: ignore[assignment]
+        fb_id = Column(String(255), nullable=False, index=True)  # type: ignore[assignment]
         state = Column(String(255), nullable=False)  # type: ignore[assignment]
+        # when the user's last message was handled: Meta's 24-hour window (Bot.send_message)
+        last_message_at = Column(DateTime(timezone=True))  # type: ignore[assignment]
         arguments = relationship("Argument", back_populates="user", lazy="dynamic")
 
         def __init__(self, fb_id: str | None = None, state: str = "welcome", **kwargs: Any):

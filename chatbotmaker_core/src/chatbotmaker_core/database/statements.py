@@ -32,8 +32,9 @@ def upsert_for(dialect: str) -> Any:
 class Statements:
     """Every statement a turn runs; the ``upsert_*`` ones only where the dialect has them.
 
-    Parameters: ``platform_id``, ``initial_state`` (users); ``mid``, ``at``, ``platform_id``
-    (handled ids); ``uid``, ``key``, ``val`` (arguments); ``new`` (the state).
+    Parameters: ``channel``, ``platform_id``, ``initial_state``, ``at`` (users); ``mid``,
+    ``at``, ``platform_id`` (handled ids); ``uid``, ``key``, ``val`` (arguments); ``new`` and
+    ``at`` (the state and the time of the user's last message, one UPDATE).
     """
 
     lock_user: Executable
@@ -54,14 +55,22 @@ def build_statements(models: Models, dialect: str) -> Statements:
     users = models.User.__table__
     arguments = models.Argument.__table__
     handled = models.HandledMessage.__table__
-    lock = select(users.c.id, users.c.state).where(users.c.fb_id == bindparam("platform_id"))
+    lock = select(users.c.id, users.c.state).where(
+        users.c.channel == bindparam("channel"), users.c.fb_id == bindparam("platform_id")
+    )
+    new_user: dict[str, Any] = {
+        "channel": bindparam("channel"),
+        "fb_id": bindparam("platform_id"),
+        "state": bindparam("initial_state"),
+        "last_message_at": bindparam("at"),
+    }
     upsert = upsert_for(dialect)
     extra: dict[str, Any] = {}
     if upsert is not None:
         extra["upsert_user"] = (
             upsert(users)
-            .values(fb_id=bindparam("platform_id"), state=bindparam("initial_state"))
-            .on_conflict_do_nothing(index_elements=[users.c.fb_id])
+            .values(**new_user)
+            .on_conflict_do_nothing(index_elements=[users.c.channel, users.c.fb_id])
             .returning(users.c.id, users.c.state)
         )
         # RETURNING tells whether a row was inserted; rowcount is not reliable on every driver.
@@ -87,9 +96,7 @@ def build_statements(models: Models, dialect: str) -> Statements:
         # PostgreSQL locks the row for the turn; SQLite's BEGIN IMMEDIATE already holds the
         # database's write lock, and other dialects get FOR UPDATE where they support it.
         lock_user=lock if dialect == "sqlite" else lock.with_for_update(),
-        insert_user=insert(users).values(
-            fb_id=bindparam("platform_id"), state=bindparam("initial_state")
-        ),
+        insert_user=insert(users).values(**new_user),
         claim=insert(handled).values(
             message_id=bindparam("mid"),
             handled_at=bindparam("at"),
@@ -107,6 +114,6 @@ def build_statements(models: Models, dialect: str) -> Statements:
         ),
         set_state=update(users)
         .where(users.c.id == bindparam("uid"))
-        .values(state=bindparam("new")),
+        .values(state=bindparam("new"), last_message_at=bindparam("at")),
         **extra,
     )

@@ -33,7 +33,8 @@ class UserRow(NamedTuple):
 class Store(Protocol):
     """What a turn reads and writes, on the turn's connection and in its transaction.
 
-    ``platform_id`` is the platform's user id (``Message.user_id``, the ``fb_id`` column);
+    ``platform_id`` is the platform's user id (``Message.user_id``, the ``fb_id`` column) on
+    ``channel`` (the messenger's name): a user is unique per (channel, platform id).
     ``user_key`` is the row's primary key (``users.id``).
     """
 
@@ -55,9 +56,10 @@ class Store(Protocol):
         ...
 
     def lock_user(
-        self, conn: Connection, platform_id: str, initial_state: str
+        self, conn: Connection, channel: str, platform_id: str, initial_state: str
     ) -> tuple[UserRow, bool]:
-        """The user's ``(id, state)`` row, locked for the turn, created if new (then True)."""
+        """The user's ``(id, state)`` row, locked for the turn, created if new (then True,
+        its last message time set)."""
         ...
 
     def get_argument(self, conn: Connection, user_key: int, name: str) -> tuple[bool, Any]:
@@ -66,11 +68,23 @@ class Store(Protocol):
 
     def store_argument(self, conn: Connection, user_key: int, name: str, value: Any) -> None: ...
 
-    def set_state(self, conn: Connection, user_key: int, state: str) -> None: ...
+    def set_state(self, conn: Connection, user_key: int, state: str) -> None:
+        """Write the user's state and the time of their last message (now), one UPDATE."""
+        ...
 
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def new_user_params(channel: str, platform_id: str, initial_state: str) -> dict[str, Any]:
+    """The parameters of the users statements (lock, insert) for one message."""
+    return {
+        "channel": channel,
+        "platform_id": platform_id,
+        "initial_state": initial_state,
+        "at": now(),
+    }
 
 
 class _CoreStore:
@@ -89,10 +103,11 @@ class _CoreStore:
         return (False, None) if row is None else (True, row[0])
 
     def set_state(self, conn: Connection, user_key: int, state: str) -> None:
-        conn.execute(self.statements.set_state, {"uid": user_key, "new": state})
+        conn.execute(self.statements.set_state, {"uid": user_key, "new": state, "at": now()})
 
-    def _lock(self, conn: Connection, platform_id: str) -> Any:
-        return conn.execute(self.statements.lock_user, {"platform_id": platform_id}).first()
+    def _lock(self, conn: Connection, channel: str, platform_id: str) -> Any:
+        params = {"channel": channel, "platform_id": platform_id}
+        return conn.execute(self.statements.lock_user, params).first()
 
 
 class UpsertStore(_CoreStore):
@@ -105,14 +120,14 @@ class UpsertStore(_CoreStore):
         return conn.execute(claim, params).first() is not None
 
     def lock_user(
-        self, conn: Connection, platform_id: str, initial_state: str
+        self, conn: Connection, channel: str, platform_id: str, initial_state: str
     ) -> tuple[UserRow, bool]:
-        row = self._lock(conn, platform_id)
+        row = self._lock(conn, channel, platform_id)
         if row is not None:
             return UserRow(*row), False
         insert = self.statements.upsert_user
         assert insert is not None
-        params = {"platform_id": platform_id, "initial_state": initial_state}
+        params = new_user_params(channel, platform_id, initial_state)
         inserted = conn.execute(insert, params).first()
         if inserted is not None:  # our own new row: no other transaction can see it yet
             return UserRow(*inserted), True
@@ -140,12 +155,12 @@ class PortableStore(_CoreStore):
         return True
 
     def lock_user(
-        self, conn: Connection, platform_id: str, initial_state: str
+        self, conn: Connection, channel: str, platform_id: str, initial_state: str
     ) -> tuple[UserRow, bool]:
-        row = self._lock(conn, platform_id)
+        row = self._lock(conn, channel, platform_id)
         if row is not None:
             return UserRow(*row), False
-        params = {"platform_id": platform_id, "initial_state": initial_state}
+        params = new_user_params(channel, platform_id, initial_state)
         try:
             with conn.begin_nested():
                 conn.execute(self.statements.insert_user, params)

@@ -44,7 +44,7 @@ def _procrastinate() -> Any:
 #: what a worker runs for a turn job: ``Bot.handle``
 Handle = Callable[[Message], Any]
 #: what a worker runs for a delivery job: send ``replies`` to the platform user, in order
-Deliver = Callable[[str, list[Reply]], Any]
+Deliver = Callable[[str, list[Reply], "str | None"], Any]
 
 
 def conninfo(database: Database) -> str:
@@ -140,8 +140,15 @@ class Queue:
                 raise UnstorableEvent(f"PostgreSQL refused the job: {describe(error)}") from error
             raise
 
-    def stage(self, conn: Connection, platform_id: str, replies: list[Reply]) -> None:
-        """Defer the delivery of ``replies`` on the turn's own connection and transaction."""
+    def stage(
+        self,
+        conn: Connection,
+        platform_id: str,
+        replies: list[Reply],
+        channel: str | None = None,
+    ) -> None:
+        """Defer the delivery of ``replies`` on the turn's own connection and transaction;
+        the job names the ``channel`` whose messenger sends them."""
         self._defer(
             DELIVER_TASK,
             reply_lock(platform_id),
@@ -151,6 +158,7 @@ class Queue:
             connection=conn.connection.driver_connection,
             user_id=platform_id,
             replies=replies_to_job(replies),
+            channel=channel,
         )
 
     def _defer(
@@ -179,8 +187,11 @@ class Queue:
         self._handle(message_from_job(message))
 
     # ``user_id``: the job's argument name, kept so jobs deferred before an upgrade still run
-    def _run_delivery(self, user_id: str, replies: list[dict[str, Any]]) -> None:
-        self._deliver(user_id, replies_from_job(replies))
+    # ``channel``: absent from jobs deferred before channels existed (the bot's default)
+    def _run_delivery(
+        self, user_id: str, replies: list[dict[str, Any]], channel: str | None = None
+    ) -> None:
+        self._deliver(user_id, replies_from_job(replies), channel)
 
     def apply_schema(self) -> bool:
         """Create procrastinate's tables unless they exist; True when it created them."""

@@ -25,6 +25,8 @@ def message_to_job(message: Message) -> dict[str, Any]:
         "attachments": list(message.attachments),
         "timestamp": message.timestamp,
         "raw": message.raw,  # None when it was not storable JSON
+        # jobs deferred before channels existed have no "channel": the bot's default
+        "channel": message.channel,
     }
 
 
@@ -41,6 +43,7 @@ def replies_to_job(replies: list[Reply]) -> list[dict[str, Any]]:
                 "text": reply.text,
                 "quick_replies": [[q.title, q.payload] for q in reply.quick_replies],
                 "buttons": [[b.title, b.payload, b.url] for b in reply.buttons],
+                "tag": reply.tag,
             }
             for reply in replies
         ]
@@ -53,6 +56,7 @@ def replies_from_job(replies: list[dict[str, Any]]) -> list[Reply]:
             text=reply["text"],
             quick_replies=tuple(QuickReply(*q) for q in reply.get("quick_replies", ())),
             buttons=tuple(Button(*b) for b in reply.get("buttons", ())),
+            tag=reply.get("tag"),
         )
         for reply in replies
     ]

@@ -102,15 +102,17 @@ class WhatsAppMessenger(MetaMessenger):
             return []
         return render_reply(user_id, reply, self.list_button)
 
-    def mark_seen(self, user_id: str) -> None:
-        """A read receipt for the user's last message received by this process's webhook.
+    def mark_seen(self, user_id: str, wamid: str | None = None) -> None:
+        """A read receipt for ``wamid``, or the user's last message received by this
+        process's webhook.
 
-        WhatsApp marks a message read by its id, which the messenger remembers when its
-        webhook parses it; without one (a queued worker, a restart) nothing is sent. Best
-        effort: a failure is logged, never raised.
+        WhatsApp marks a message read by its id: a turn passes it (``turn_started``, so a
+        queued worker sends receipts too); otherwise the messenger remembers the last one its
+        webhook parsed. Best effort: a failure is logged, never raised.
         """
-        with self._lock:
-            wamid = self._last_inbound.get(user_id)
+        if wamid is None:
+            with self._lock:
+                wamid = self._last_inbound.get(user_id)
         if wamid is None:
             log.debug("no inbound message of user %s known: no read receipt", user_id)
             return
@@ -119,9 +121,10 @@ class WhatsAppMessenger(MetaMessenger):
         except DeliveryError as error:
             log.warning("read receipt for user %s failed: %s", user_id, error)
 
-    def turn_started(self, user_id: str) -> None:
+    def turn_started(self, user_id: str, message: Message | None = None) -> None:
+        """The read receipt of the turn's ``message`` (core passes it as ``message=``)."""
         if self.turn_action == "mark_seen":
-            self.mark_seen(user_id)
+            self.mark_seen(user_id, message.message_id if message is not None else None)
 
     # -- receiving ------------------------------------------------------------------------
 
