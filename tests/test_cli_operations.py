@@ -21,11 +21,12 @@ def pizza(tmp_path, monkeypatch):
     return str(folder / "chatbotmaker.toml")
 
 
-def chat(config, monkeypatch, capsys, text, user="ann"):
+def chat(config, monkeypatch, capsys, text, user="ann", channel=None):
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO(text))
-    assert main(["chat", config, "--user", user]) == 0
+    extra = [] if channel is None else ["--channel", channel]
+    assert main(["chat", config, "--user", user, *extra]) == 0
     capsys.readouterr()
 
 
@@ -57,8 +58,11 @@ def test_users_and_stats(pizza, capsys, monkeypatch):
     chat(pizza, monkeypatch, capsys, "hi\n1\n", user="ann")
     chat(pizza, monkeypatch, capsys, "hi\n", user="bob")
     code, out, _ = run_main(capsys, "users", pizza, "list", "--json")
-    assert json.loads(out) == [{"id": "ann", "state": "size"}, {"id": "bob", "state": "menu"}]
-    assert run_main(capsys, "users", "list", "--state", "menu")[1] == "bob\tmenu\n"
+    assert json.loads(out) == [
+        {"id": "ann", "channel": "dev", "state": "size"},
+        {"id": "bob", "channel": "dev", "state": "menu"},
+    ]
+    assert run_main(capsys, "users", "list", "--state", "menu")[1] == "bob\tdev\tmenu\n"
     shown = json.loads(run_main(capsys, "users", "show", "ann", "--json")[1])
     assert (shown["id"], shown["state"]) == ("ann", "size")
     assert [(t["from"], t["to"]) for t in shown["transitions"]] == [
@@ -78,7 +82,7 @@ def test_users_and_stats(pizza, capsys, monkeypatch):
     code, out, _ = run_main(capsys, "users", "delete", "ann")
     assert out.startswith("ann: erased (") and "users 1" in out
     assert json.loads(run_main(capsys, "users", "list", "--json")[1]) == [
-        {"id": "bob", "state": "help"}
+        {"id": "bob", "channel": "dev", "state": "help"}
     ]
     with pytest.raises(SystemExit):
         main(["stats", pizza, "--since", "soon"])

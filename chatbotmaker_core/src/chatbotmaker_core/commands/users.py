@@ -2,6 +2,8 @@
 
 CONFIG comes before the action (``users bot.toml show 42``) and may be left out
 (``users show 42``): the first word is the config only when it is not an action.
+Every action takes ``--channel C``; with the same id on several channels and no channel the
+command refuses, naming them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def operator_bot(config: str) -> Any:
 def _action_parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, add_help=True)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="users and their states")
+    listing = actions.add_parser("list", help="users, their channels and states")
     listing.add_argument("--state", help="only users in this state")
     listing.add_argument("--json", action="store_true", help="a JSON list")
     show = actions.add_parser("show", help="one user: state, arguments, transitions")
@@ -37,8 +39,16 @@ def _action_parser(prog: str) -> argparse.ArgumentParser:
     set_state = actions.add_parser("set-state", help="move a user (no handler runs)")
     set_state.add_argument("id")
     set_state.add_argument("state")
-    actions.add_parser("reset", help="initial state, no arguments").add_argument("id")
-    actions.add_parser("delete", help="erase the user and all stored about them").add_argument("id")
+    reset = actions.add_parser("reset", help="initial state, no arguments")
+    reset.add_argument("id")
+    erase = actions.add_parser("delete", help="erase the user and all stored about them")
+    erase.add_argument("id")
+    for action in (listing, show, set_state, reset, erase):
+        action.add_argument(
+            "--channel",
+            help="the user's channel (the [messengers.<table>] name); needed when the id "
+            "is a user on several channels",
+        )
     return parser
 
 
@@ -61,21 +71,22 @@ def _run(bot: Any, parsed: argparse.Namespace) -> int:
     from ..database import operators
 
     database = bot.database
+    channel = parsed.channel
     if parsed.action == "list":
         if parsed.state is not None:
             bot.dispatcher.check_state(parsed.state)
-        users = operators.list_users(database, parsed.state)
+        users = operators.list_users(database, parsed.state, channel)
         if parsed.json:
             print(json.dumps(users, indent=2))
         else:
             for user in users:
-                print(f"{user['id']}\t{user['state']}")
+                print(f"{user['id']}\t{user['channel']}\t{user['state']}")
     elif parsed.action == "show":
-        user = operators.show_user(database, parsed.id)
+        user = operators.show_user(database, parsed.id, channel)
         if parsed.json:
             print(json.dumps(user, indent=2, default=str))
         else:
-            print(f"id: {user['id']}\nstate: {user['state']}")
+            print(f"id: {user['id']}\nchannel: {user['channel']}\nstate: {user['state']}")
             for name, value in sorted(user["arguments"].items()):
                 print(f"argument {name} = {json.dumps(value)}")
             for move in user["transitions"]:
@@ -84,16 +95,28 @@ def _run(bot: Any, parsed: argparse.Namespace) -> int:
                 f"handled messages: {user['handled_messages']}, "
                 f"delivery failures: {user['delivery_failures']}"
             )
+            if user["shared_with"]:
+                print(
+                    "the id is a user on " + ", ".join(user["shared_with"]) + " too: "
+                    "transitions and counts above are theirs as well"
+                )
     elif parsed.action == "set-state":
-        before = operators.set_state(database, bot.dispatcher, parsed.id, parsed.state)
+        before = operators.set_state(database, bot.dispatcher, parsed.id, parsed.state, channel)
         print(f"{parsed.id}: {before} -> {parsed.state} (no handler ran)")
     elif parsed.action == "reset":
-        operators.reset_user(database, parsed.id, bot.initial_state)
+        operators.reset_user(database, parsed.id, bot.initial_state, channel)
         print(f"{parsed.id}: reset to {bot.initial_state}, arguments removed")
     else:
-        deleted = operators.delete_user(database, parsed.id)
+        deleted = operators.delete_user(database, parsed.id, channel)
         rows = ", ".join(f"{table} {count}" for table, count in deleted.items() if count)
         print(f"{parsed.id}: erased ({rows})")
+        others = [u["channel"] for u in operators.list_users(database) if u["id"] == parsed.id]
+        if others:
+            print(
+                f"{parsed.id}: transitions, handled messages and delivery failures kept: "
+                f"the id is a user on {', '.join(others)} too (they store the id alone); "
+                "erasing that user removes them"
+            )
     return 0
 
 
