@@ -69,7 +69,8 @@ class BotHarness:
     ``database_url`` defaults to a new SQLite file in a temporary folder; ``base`` is the
     application's declarative base, if it has tables of its own (the turn's session, and
     relationships such as ``user.orders``, need them); ``database``, a ready
-    :class:`Database` instead (the transcript runner builds it through the config's plugin).
+    :class:`Database` instead (the transcript runner builds it through the config's plugin);
+    ``channel``, the name of the bot's one channel (default ``"default"``).
     A handler that raises makes ``say``
     raise :class:`HandlerError`, unless ``say(..., allow_errors=True)``.
     """
@@ -84,6 +85,7 @@ class BotHarness:
         database_url: str | None = None,
         base: Any = None,
         database: Database | None = None,
+        channel: str | None = None,
     ) -> None:
         self._tmp = None
         if database_url is None and database is None:
@@ -91,6 +93,8 @@ class BotHarness:
             database_url = f"sqlite:///{Path(self._tmp.name) / 'bot.db'}"
         dispatcher = rules if isinstance(rules, Dispatcher) else Dispatcher(rules, env=env)
         self.messenger = RecordingMessenger()
+        if channel is not None:  # the bot's one channel: its users' ``user.channel``
+            self.messenger.channel = channel
         self.database = database or Database({"sqlalchemy.url": database_url}, base=base)
         self.bot = Bot(bot_config or {}, self.messenger, dispatcher, self.database)
         self.user_id = user_id

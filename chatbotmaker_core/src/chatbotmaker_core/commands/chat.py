@@ -60,7 +60,7 @@ def run_chat(args: argparse.Namespace) -> int:
     if getattr(args, "record", None):
         from ..transcripts.record import Recorder
 
-        recorder = Recorder(args.record, args.config, args.user)
+        recorder = Recorder(args.record, args.config, args.user, getattr(args, "channel", None))
     try:
         for text in _lines(interactive):
             if text:

@@ -14,7 +14,7 @@ from ruamel.yaml.error import YAMLError
 from ..errors import ChatbotmakerError, did_you_mean
 
 SUFFIX = ".chat.yaml"
-TOP_KEYS = ("name", "config", "user", "steps")
+TOP_KEYS = ("name", "config", "user", "channel", "steps")
 STEP_KEYS = ("say", "tap", "redeliver", "expect", "state", "args", "error")
 REPLY_KEYS = ("text", "quick_replies", "buttons")
 OPTION_KEYS = ("title", "payload", "url")
@@ -73,6 +73,8 @@ class Transcript:
     user: str = "tester"
     line: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    channel: str | None = None  # a [messengers.<table>] of the config: the user's channel
+    channel_line: int = 1
 
 
 def load_transcript(path: str | Path) -> Transcript:
@@ -107,7 +109,8 @@ def parse_transcript(text: str, path: Path) -> Transcript:
     name = data.get("name", path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem)
     config = data.get("config")
     user = data.get("user", "tester")
-    for key, value in (("name", name), ("config", config), ("user", user)):
+    channel = data.get("channel")
+    for key, value in (("name", name), ("config", config), ("user", user), ("channel", channel)):
         if value is not None and (not isinstance(value, str) or not value):
             raise TranscriptError(f"{reader.at(data, key)}: {key!r} must be a non-empty string")
     steps = [reader.step(steps_node, index) for index in range(len(steps_node))]
@@ -127,6 +130,8 @@ def parse_transcript(text: str, path: Path) -> Transcript:
         steps=steps,
         config=(path.parent / config) if config else None,
         user=user,
+        channel=channel,
+        channel_line=int(reader.at(data, "channel").rsplit(":", 1)[1]) if channel else 1,
     )
 
 

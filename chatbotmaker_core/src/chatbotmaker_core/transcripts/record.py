@@ -20,7 +20,9 @@ from .model import SUFFIX
 class Recorder:
     """Collects the steps of a chat; :meth:`write` saves them as ``*.chat.yaml``."""
 
-    def __init__(self, path: str | Path, config: str | Path, user: str) -> None:
+    def __init__(
+        self, path: str | Path, config: str | Path, user: str, channel: str | None = None
+    ) -> None:
         self.path = Path(path)
         if not self.path.resolve().parent.is_dir():
             raise ChatbotmakerError(
@@ -29,6 +31,7 @@ class Recorder:
             )
         self.config = Path(config)
         self.user = user
+        self.channel = channel  # written when ``chat --channel`` chose one
         self.steps: list[CommentedMap] = []
         self._last: list[Reply] = []
 
@@ -56,6 +59,8 @@ class Recorder:
         folder = self.path.resolve().parent
         document["config"] = os.path.relpath(self.config.resolve(), folder).replace(os.sep, "/")
         document["user"] = self.user
+        if self.channel is not None:
+            document["channel"] = self.channel
         document["steps"] = self.steps
         yaml = YAML(typ="rt")
         yaml.width = 4096  # a long reply stays on one line

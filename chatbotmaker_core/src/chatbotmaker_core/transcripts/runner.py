@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import DEFAULT_CONFIG, build_component, in_config_folder, load_config, tomllib
+from ..config import (
+    DEFAULT_CONFIG,
+    build_component,
+    in_config_folder,
+    load_config,
+    messenger_tables,
+    tomllib,
+)
 from ..database import Database
 from ..dispatcher import Dispatcher
 from ..errors import ChatbotmakerError, ConfigError
@@ -70,12 +77,16 @@ class BotFactory:
             raise ConfigError(f"config file {str(self.path)!r} not found") from None
         except (OSError, tomllib.TOMLDecodeError, UnicodeError) as error:
             raise ConfigError(f"config file {str(self.path)!r}: {error}") from None
+        has_messenger = "messenger" in raw or "messengers" in raw
+        #: the channels a transcript may name: the config's messenger tables
+        self.channels: list[str] = list(messenger_tables(raw)) if has_messenger else []
         raw.pop("messenger", None)
+        raw.pop("messengers", None)
         if isinstance(raw.get("database"), Mapping):
             raw["database"] = {**raw["database"], "url": "sqlite://"}  # replaced per bot
         return load_config(raw)
 
-    def harness(self, user_id: str = "tester") -> BotHarness:
+    def harness(self, user_id: str = "tester", channel: str | None = None) -> BotHarness:
         """A :class:`BotHarness` on a new temporary SQLite file, its handlers traced."""
         tmp = tempfile.TemporaryDirectory(prefix="chatbotmaker-transcript-")
         options = {**self._database_table, "url": f"sqlite:///{Path(tmp.name) / 'bot.db'}"}
@@ -89,6 +100,7 @@ class BotFactory:
             user_id=user_id,
             bot_config=self.bot_options,
             database=database,
+            channel=channel,
         )
         harness._tmp = tmp  # removed with the harness
         return harness
@@ -148,7 +160,17 @@ class Runner:
         except ChatbotmakerError as error:
             result.error = f"{transcript.path}: {error}"
             return result
-        harness = factory.harness(transcript.user)
+        channel = transcript.channel
+        if channel is not None and channel not in factory.channels:
+            result.error = (
+                f"{transcript.path}:{transcript.channel_line}: channel {channel!r} is not a "
+                f"messenger of {result.config}; its channels: "
+                f"{', '.join(factory.channels) or '(none)'} (the [messengers.<name>] tables)"
+            )
+            return result
+        if channel is None and factory.channels:  # as `chat` does: the first messenger's
+            channel = factory.channels[0]
+        harness = factory.harness(transcript.user, channel)
         try:
             result.failure = run_steps(harness, transcript, result)
         finally:
