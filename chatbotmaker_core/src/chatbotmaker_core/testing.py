@@ -40,7 +40,8 @@ class HandlerError(AssertionError):
 class RecordingMessenger(Messenger):
     """Records what a bot sends: ``sent`` holds ``(user_id, text)`` in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, channel: str = "default") -> None:
+        self.channel = channel  # the bot's name for it (``user.channel``)
         self.sent: list[tuple[str, str]] = []
         self.replies: list[tuple[str, Reply]] = []
         self.actions: list[tuple[str, str]] = []
@@ -92,9 +93,7 @@ class BotHarness:
             self._tmp = tempfile.TemporaryDirectory(prefix="chatbotmaker-test-")
             database_url = f"sqlite:///{Path(self._tmp.name) / 'bot.db'}"
         dispatcher = rules if isinstance(rules, Dispatcher) else Dispatcher(rules, env=env)
-        self.messenger = RecordingMessenger()
-        if channel is not None:  # the bot's one channel: its users' ``user.channel``
-            self.messenger.channel = channel
+        self.messenger = RecordingMessenger(channel or "default")
         self.database = database or Database({"sqlalchemy.url": database_url}, base=base)
         self.bot = Bot(bot_config or {}, self.messenger, dispatcher, self.database)
         self.user_id = user_id
