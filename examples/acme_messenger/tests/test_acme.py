@@ -18,14 +18,14 @@ from chatbotmaker_core.plugins import PluginManager, reset_plugin_manager
 from chatbotmaker_core.testing import registered_plugin
 from chatbotmaker_core.web import create_app
 
-RULES_MODULE = '''
+RULES_MODULE = """
 from chatbotmaker_core import Dispatcher
 
 def func_welcome(user, user_input):
     user.send_message(f"you said {user_input}")
 
 RULES = {"actions": {"welcome": Dispatcher.DEFAULT}}
-'''
+"""
 
 
 @pytest.fixture

@@ -82,8 +82,9 @@ def user_view(project: Project, user_id: str) -> dict[str, Any]:
     if loaded.bot is None:
         return {"user": user_id, "state": None, "arguments": {}}
     database = loaded.bot.database
-    user = database.get_user(user_id)
-    arguments = database.get_arguments(user_id)
+    channel = loaded.bot.default_channel  # the studio talks as the config's first messenger
+    user = database.get_user(user_id, channel)
+    arguments = database.get_arguments(user_id, channel)
     return {
         "user": user_id,
         "state": None if user is None else user.state,
@@ -102,6 +103,6 @@ def reset_user(project: Project, conversations: Conversations, user_id: str) -> 
         # The operators' erasure: arguments, handled ids, recorded state changes, delivery
         # failures and the application's rows that point at the user go with it.
         try:
-            operators.delete_user(loaded.bot.database, user_id)
+            operators.delete_user(loaded.bot.database, user_id, loaded.bot.default_channel)
         except operators.UnknownUserError:
             pass  # never said anything: nothing to forget
