@@ -103,7 +103,12 @@ def test_a_0_0_13_database_is_upgraded_keeping_users_arguments_and_application_r
     # the unique constraints are there now
     engine = create_engine(db_url)
     with pytest.raises(Exception, match="(?i)unique"), engine.begin() as conn:
-        conn.execute(text("INSERT INTO users (fb_id, state) VALUES ('bob', 'menu')"))
+        conn.execute(  # bob again, on bob's channel (revision 0003: unique per channel and id)
+            text(
+                "INSERT INTO users (channel, fb_id, state) "
+                "SELECT channel, fb_id, 'menu' FROM users WHERE fb_id = 'bob'"
+            )
+        )
     engine.dispose()
 
 

@@ -20,6 +20,9 @@ STATES = ("welcome", "counting")
 NEXT_STATE = {"welcome": "counting", "counting": "welcome"}
 PROMPT = "Say anything and I count it."
 COUNTER = "count"
+#: the channel of the users the populate step makes: a Bot built in code with one messenger
+#: that names none serves the channel "default" (chatbotmaker_core.channels)
+CHANNEL = "default"
 
 
 def _count(user: Any, next_state: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from .bot import COUNTER, INITIAL_STATE
+from .bot import CHANNEL, COUNTER, INITIAL_STATE
 from .protocol import FB_ID_BASE
 
 #: rows per ``COPY`` write: big enough that Python formats text, not one row at a time
@@ -41,11 +41,20 @@ def populate(url: str, users: int) -> None:
     with connect(url) as conn:
         with conn.cursor() as cur:
             cur.execute("SET LOCAL session_replication_role = replica")  # needs a superuser
-            with cur.copy("COPY users (id, fb_id, state) FROM STDIN") as copy:
+            cur.execute(
+                "SELECT 1 FROM information_schema.columns "
+                "WHERE table_name = 'users' AND column_name = 'channel'"
+            )
+            # ours since revision 0003: users per (channel, id)
+            channel = f"\t{CHANNEL}" if cur.fetchone() else ""
+            columns = "id, fb_id, state" + (", channel" if channel else "")
+            with cur.copy(f"COPY users ({columns}) FROM STDIN") as copy:
                 for start in range(1, users + 1, CHUNK):
                     ids = range(start, min(users, start + CHUNK - 1) + 1)
                     copy.write(
-                        "".join(f"{i}\t{FB_ID_BASE + i - 1}\t{INITIAL_STATE}\n" for i in ids)
+                        "".join(
+                            f"{i}\t{FB_ID_BASE + i - 1}\t{INITIAL_STATE}{channel}\n" for i in ids
+                        )
                     )
             with cur.copy("COPY arguments (id, user_id, name, value) FROM STDIN") as copy:
                 for start in range(1, users + 1, CHUNK):

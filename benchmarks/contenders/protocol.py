@@ -28,7 +28,7 @@ import time
 import traceback
 from typing import Any, TextIO
 
-from .bot import COUNTER, INITIAL_STATE
+from .bot import CHANNEL, COUNTER, INITIAL_STATE
 
 #: Platform user ids look like Facebook's page-scoped ids: 16 digits.
 FB_ID_BASE = 10**15
@@ -73,13 +73,20 @@ def populate_sqlite(path: str, users: int, batch: int = 50_000) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(users)")}
         conn.execute("BEGIN IMMEDIATE")
         for start in range(0, users, batch):
             ids = range(start + 1, min(users, start + batch) + 1)
-            conn.executemany(
-                "INSERT INTO users (id, fb_id, state) VALUES (?, ?, ?)",
-                ((i, fb_id(i - 1), INITIAL_STATE) for i in ids),
-            )
+            if "channel" in columns:  # ours since revision 0003: users per (channel, id)
+                conn.executemany(
+                    "INSERT INTO users (id, fb_id, state, channel) VALUES (?, ?, ?, ?)",
+                    ((i, fb_id(i - 1), INITIAL_STATE, CHANNEL) for i in ids),
+                )
+            else:
+                conn.executemany(
+                    "INSERT INTO users (id, fb_id, state) VALUES (?, ?, ?)",
+                    ((i, fb_id(i - 1), INITIAL_STATE) for i in ids),
+                )
             conn.executemany(
                 "INSERT INTO arguments (user_id, name, value) VALUES (?, ?, ?)",
                 ((i, COUNTER, "0") for i in ids),

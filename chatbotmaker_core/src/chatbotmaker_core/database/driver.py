@@ -145,6 +145,7 @@ class DriverStore:
         self._get_argument = prebuilt(statements.get_argument)
         self._upsert_argument = prebuilt(statements.upsert_argument)
         self._set_state = prebuilt(statements.set_state)
+        self._insert_transition = prebuilt(statements.insert_transition)
         value_type = statements.get_argument.selected_columns[0].type  # type: ignore[attr-defined]
         self._decode_value = value_type.dialect_impl(dialect).result_processor(dialect, None)
         self._last: tuple[Connection | None, bool] = (None, True)
@@ -214,4 +215,16 @@ class DriverStore:
         if driver is None:
             return self.watched.set_state(conn, user_key, state)
         self._set_state.run(conn, driver, {"uid": user_key, "new": state, "at": now()})
+        return None
+
+    def record_transitions(
+        self, conn: Connection, platform_id: str, changes: list[tuple[str | None, str]]
+    ) -> None:
+        driver = self._driver(conn)
+        if driver is None:
+            return self.watched.record_transitions(conn, platform_id, changes)
+        at = now()
+        for source, target in changes:  # one row in almost every turn that changes state
+            params = {"platform_id": platform_id, "from": source, "to": target, "at": at}
+            self._insert_transition.run(conn, driver, params).close()
         return None

@@ -45,6 +45,8 @@ class Statements:
     update_argument: Executable
     insert_argument: Executable
     set_state: Executable
+    #: one state change of the user (``platform_id``): ``from``, ``to``, ``at``
+    insert_transition: Executable
     #: ``ON CONFLICT`` forms, None on a dialect without them
     upsert_user: Executable | None = None
     upsert_claim: Executable | None = None
@@ -115,5 +117,11 @@ def build_statements(models: Models, dialect: str) -> Statements:
         set_state=update(users)
         .where(users.c.id == bindparam("uid"))
         .values(state=bindparam("new"), last_message_at=bindparam("at")),
+        insert_transition=insert(models.Transition.__table__).values(
+            user_id=bindparam("platform_id"),
+            from_state=bindparam("from"),
+            to_state=bindparam("to"),
+            at=bindparam("at"),
+        ),
         **extra,
     )

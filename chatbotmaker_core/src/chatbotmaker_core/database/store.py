@@ -72,6 +72,12 @@ class Store(Protocol):
         """Write the user's state and the time of their last message (now), one UPDATE."""
         ...
 
+    def record_transitions(
+        self, conn: Connection, platform_id: str, changes: list[tuple[str | None, str]]
+    ) -> None:
+        """Record the turn's state changes ``(from, to)`` (the source of ``stats``)."""
+        ...
+
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
@@ -104,6 +110,13 @@ class _CoreStore:
 
     def set_state(self, conn: Connection, user_key: int, state: str) -> None:
         conn.execute(self.statements.set_state, {"uid": user_key, "new": state, "at": now()})
+
+    def record_transitions(
+        self, conn: Connection, platform_id: str, changes: list[tuple[str | None, str]]
+    ) -> None:
+        at = now()
+        rows = [{"platform_id": platform_id, "from": a, "to": b, "at": at} for a, b in changes]
+        conn.execute(self.statements.insert_transition, rows)
 
     def _lock(self, conn: Connection, channel: str, platform_id: str) -> Any:
         params = {"channel": channel, "platform_id": platform_id}

@@ -1,12 +1,12 @@
-"""State changes recorded in the turn's transaction: one multi-row INSERT at the end of the
-turn, beside the state UPDATE, only when the state changed (the source of ``stats``)."""
+"""State changes recorded in the turn's transaction, at the end of the turn beside the state
+UPDATE, only when the state changed (the source of ``stats``): a prebuilt INSERT of the
+store (``Store.record_transitions``), one row per change."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 
 def changes(turn: Any) -> list[tuple[str | None, str]]:
@@ -26,11 +26,7 @@ def record(conn: Connection, turn: Any) -> None:
     pairs = changes(turn)
     if not pairs:
         return
-    table = turn.database.models.Transition.__table__
-    now = datetime.now(timezone.utc)
-    user_id = turn.message.user_id
-    rows = [{"user_id": user_id, "from_state": a, "to_state": b, "at": now} for a, b in pairs]
-    conn.execute(insert(table).values(rows))
+    turn.store.record_transitions(conn, turn.message.user_id, pairs)
     from ..metrics import observe_entries
 
     observe_entries(b for _, b in pairs)
