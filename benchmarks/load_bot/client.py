@@ -71,7 +71,7 @@ class Client:
                         event.sent_at = now
             status: int | None = None
             try:
-                conn.request("POST", "/webhook", body=body.raw, headers=headers)
+                conn.request("POST", body.path, body=body.raw, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 status = response.status

@@ -44,7 +44,7 @@ class GraphApi:
             t, kind, recipient, text = json.loads(line)
             with self._cond:
                 self.records.append((t, kind, recipient, text))
-                if kind != "message":
+                if kind not in ("message", "wa_message"):  # Messenger, WhatsApp
                     continue
                 event = self._waiting.pop((recipient, text), None)
                 if event is not None:

@@ -21,8 +21,11 @@ go out so that the parent has them first.
 What it speaks: ``POST .../messages`` with a ``Content-Length`` (or chunked) body gets ``200``
 and a Send API answer, ``{"recipient_id": ..., "message_id": "m_<n>"}``; a JSON body
 ``{"recipient": {"id": ...}, "message": {"text": ...}}`` is a message, one with
-``"sender_action"`` an action, anything else (not JSON either) other. Any other request gets a
-``404`` (and an ``"other"`` line). Pipelined requests are answered in order.
+``"sender_action"`` an action, anything else (not JSON either) other. WhatsApp's bodies
+(``{"to": ..., "text": {"body": ...}}``, ``{"status": "read"}``) are read alike; a request to any
+path but ``/me/messages`` (WhatsApp's ``/{phone_number_id}/messages``) has its kind prefixed
+``wa_``. Any other request gets a ``404`` (and an ``"other"`` line). Pipelined requests are
+answered in order.
 """
 
 from __future__ import annotations
@@ -80,7 +83,12 @@ def classify(body: bytes) -> tuple[str, Any, Any]:
     if not isinstance(data, dict):
         return "other", None, None
     recipient = data.get("recipient")
-    recipient_id = recipient.get("id") if isinstance(recipient, dict) else None
+    recipient_id = recipient.get("id") if isinstance(recipient, dict) else data.get("to")
+    if data.get("messaging_product") == "whatsapp":  # {"to": ..., "text": {"body": ...}}
+        if data.get("type") == "text" and isinstance(data.get("text"), dict):
+            return "message", recipient_id, data["text"].get("body")
+        if "status" in data:
+            return "action", recipient_id, data["status"]
     if "message" in data:
         message = data["message"]
         return "message", recipient_id, message.get("text") if isinstance(message, dict) else None
@@ -306,6 +314,8 @@ class GraphServer:
         extra = _CLOSE if conn.closing else b""
         if method == b"POST" and target.split(b"?", 1)[0].endswith(b"/messages"):
             kind, recipient, text = classify(body)
+            if not target.split(b"?", 1)[0].endswith(b"/me/messages"):
+                kind = "wa_" + kind  # WhatsApp's /{phone_number_id}/messages (channels.py)
             self._count += 1
             payload = _SENT % (_json(recipient).encode(), self._count)
             answer = _OK % (len(payload), extra) + payload

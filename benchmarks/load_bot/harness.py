@@ -17,6 +17,7 @@ from machine import machine
 
 from devsupport.net import free_port
 from devsupport.postgres import start_postgres
+from load_bot.channels import build_mixed_lanes, build_mixed_warmup, check_channels, mixed_config
 from load_bot.checks import check
 from load_bot.client import Client
 from load_bot.cpu import cpu_snapshot
@@ -45,6 +46,7 @@ class Harness:
             "FACEBOOK_PAGE_TOKEN": "load-" + secrets.token_hex(16),
             "FACEBOOK_APP_SECRET": secrets.token_hex(16),
             "FACEBOOK_VERIFY_TOKEN": secrets.token_hex(8),
+            "WHATSAPP_TOKEN": "load-" + secrets.token_hex(16),  # two-channel scenarios
         }
 
     def __enter__(self) -> Harness:
@@ -109,6 +111,10 @@ class Harness:
             phases[name] = round(now - lap[0], 2)
             lap[0] = now
 
+        # a two-channel scenario builds, configures and checks with load_bot/channels.py
+        lanes_of, warmup_of, checker = build_lanes, build_warmup, check
+        if scenario.mixed:
+            lanes_of, warmup_of, checker = build_mixed_lanes, build_mixed_warmup, check_channels
         own: list[subprocess.Popen[bytes]] = []
         database_url: str | None = None
         config: Path | None = None
@@ -120,7 +126,7 @@ class Harness:
                 database_url = self._database(scenario, tag)
                 config = self.workdir / f"{tag}.toml"
                 config.write_text(
-                    CONFIG_TEMPLATE.format(
+                    (mixed_config if scenario.mixed else CONFIG_TEMPLATE.format)(
                         scenario=scenario.name,
                         mode=scenario.mode,
                         graph_url=graph.url,
@@ -165,7 +171,7 @@ class Harness:
             client = Client(port, load)
             # Warm-up: every gunicorn worker and queue worker has loaded the bot, opened its
             # pools and its connection to the Graph API before the clock starts.
-            warmup = build_warmup(load, tag, secret)
+            warmup = warmup_of(load, tag, secret)
             warm_events = events_of(warmup)
             if scenario.expects_replies:
                 graph.expect(warm_events)
@@ -175,7 +181,7 @@ class Harness:
             graph.forget()
             phase("warmup")
 
-            lanes = build_lanes(load, tag, secret)
+            lanes = lanes_of(load, tag, secret)
             events = events_of(lanes)
             bodies = [b for lane in lanes for b in lane]
             if scenario.expects_replies:
@@ -225,7 +231,7 @@ class Harness:
             )
             if scenario.expects_replies:
                 result.update(
-                    check(
+                    checker(
                         scenario,
                         database_url,
                         warm_events + events,

@@ -46,6 +46,7 @@ class Scenario:
     queue_workers: int = 0
     worker_concurrency: int = 4
     gunicorn_args: tuple[str, ...] = ()  # more options, e.g. ("--threads", "4")
+    mixed: bool = False  # Messenger and WhatsApp users at once (``channels.py``)
 
     @property
     def expects_replies(self) -> bool:
@@ -62,6 +63,7 @@ SCENARIOS = {
         Scenario("bare", "bare"),
         Scenario("inline-pg", "inline"),
         Scenario("inline-sqlite", "inline", database="sqlite"),
+        Scenario("inline-pg-mixed", "inline", mixed=True),
         Scenario("queued-1", "queued", queue_workers=1),
         Scenario("queued-2", "queued", queue_workers=2),
         Scenario("queued-4", "queued", queue_workers=4),

@@ -46,6 +46,7 @@ class Body:
     status: int | None = None
     attempts: int = 0
     error: str | None = None
+    path: str = "/webhook"  # the webhook it is posted to (``channels.py``: one per channel)
 
 
 def message_text(seq: int) -> str:
