@@ -120,6 +120,8 @@ class Bot:
                 self.deliver,
                 max_attempts=options["job_attempts"],
                 retry_wait=options["job_retry_wait"],
+                # a worker's own delivery is over by send_deadline; then the fallback may run
+                fallback_after=options["send_deadline"] + FALLBACK_MARGIN,
             )
             self._sink = self.queue
 
@@ -196,6 +198,10 @@ class Bot:
         """Send ``replies`` to ``platform_id`` in order, retrying within ``[bot] send_*``;
         returns how many were sent (a failure is logged and recorded, never raised)."""
         return deliver(self.messenger, self.database, platform_id, replies, self.retry_policy)
+
+
+#: seconds past ``[bot] send_deadline`` before a queued turn's staged delivery job may run
+FALLBACK_MARGIN = 5.0
 
 
 def build_bot(

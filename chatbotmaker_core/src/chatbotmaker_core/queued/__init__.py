@@ -3,11 +3,18 @@
 One job per event, locked by the platform user id, so a user's events run one at a time and in
 order on any number of workers. A turn defers its replies as a delivery job on its own database
 connection, so the state change and the pending replies commit together.
+
+In a worker that job is the fallback, not the rule (``docs/decisions.md``, "Queued mode: speed
+and chaos"): it is scheduled ``fallback_after`` seconds ahead, the worker sends the replies itself
+once the turn commits and then marks the job succeeded in one statement. Only a worker that dies
+between the commit and that statement leaves the job to run, later, on another worker (replies
+at least once). A second job per event cost as much worker time as the turn itself.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +95,7 @@ class Queue:
         *,
         max_attempts: int = 5,
         retry_wait: int = 2,
+        fallback_after: float = 20.0,
     ) -> None:
         procrastinate = _procrastinate()
         hide_job_arguments()
@@ -121,6 +129,10 @@ class Queue:
             )
         )
         self._sync_open = False
+        #: seconds a worker's own delivery may take before its staged job may run instead
+        self.fallback_after = fallback_after
+        # the replies a worker's running turn staged: (job id, user, replies), per job thread
+        self._local = threading.local()
 
     # -- the web side ------------------------------------------------------------------------
 
@@ -141,20 +153,38 @@ class Queue:
             raise
 
     def stage(self, conn: Connection, platform_id: str, replies: list[Reply]) -> None:
-        """Defer the delivery of ``replies`` on the turn's own connection and transaction."""
-        self._defer(
+        """Defer the delivery of ``replies`` on the turn's own connection and transaction.
+
+        In a worker's turn the job is a fallback, scheduled ``fallback_after`` seconds ahead,
+        and the worker delivers after the commit (:meth:`_run_turn`) — unless the user still
+        has a delivery job waiting (a worker died before delivering): then those are made due
+        now and this one runs after them, so the user's replies keep their order.
+        """
+        driver = conn.connection.driver_connection
+        pending = getattr(self._local, "pending", None)
+        direct = pending is not None and not _hurry_waiting_deliveries(driver, platform_id)
+        job_id = self._defer(
             DELIVER_TASK,
             reply_lock(platform_id),
             # Replies go before turns still waiting, so they do not queue behind the backlog;
             # procrastinate compares priorities only within a lock, so reply order holds.
             priority=DELIVERY_PRIORITY,
-            connection=conn.connection.driver_connection,
+            connection=driver,
+            schedule_in={"seconds": self.fallback_after} if direct else None,
             user_id=platform_id,
             replies=replies_to_job(replies),
         )
+        if direct:
+            pending.append((job_id, platform_id, replies))
 
     def _defer(
-        self, task: str, lock: str, priority: int = 0, connection: Any = None, **kwargs: Any
+        self,
+        task: str,
+        lock: str,
+        priority: int = 0,
+        connection: Any = None,
+        schedule_in: dict[str, float] | None = None,
+        **kwargs: Any,
     ) -> int:
         from procrastinate.tasks import configure_task
 
@@ -165,6 +195,7 @@ class Queue:
             lock=lock,
             priority=priority,
             connection=connection,
+            schedule_in=schedule_in,
         )
         return deferrer.defer(**kwargs)
 
@@ -176,7 +207,32 @@ class Queue:
     # -- the worker side ---------------------------------------------------------------------
 
     def _run_turn(self, message: dict[str, Any]) -> None:
-        self._handle(message_from_job(message))
+        """Run the turn, then deliver the replies it staged and settle their fallback jobs.
+
+        Only once ``handle`` returned: its transactions committed. Should it raise, whatever
+        it staged and committed stays a (scheduled) delivery job."""
+        pending: list[tuple[int, str, list[Reply]]] = []
+        self._local.pending = pending
+        try:
+            self._handle(message_from_job(message))
+        finally:
+            self._local.pending = None
+        for job_id, platform_id, replies in pending:
+            self._deliver(platform_id, replies)
+            self._settle(job_id)
+
+    def _settle(self, job_id: int) -> None:
+        """Mark a fallback delivery job succeeded: its replies went out. A job some worker
+        already took (``fallback_after`` passed) is left alone: the user gets them twice."""
+        try:
+            with self.database.engine.begin() as conn:
+                conn.execute(SETTLE, {"id": job_id})
+        except Exception as error:  # noqa: BLE001 - the replies went out; the job resends them
+            log.warning(
+                "could not settle delivery job %s (%s); it will deliver its replies again",
+                job_id,
+                error,
+            )
 
     # ``user_id``: the job's argument name, kept so jobs deferred before an upgrade still run
     def _run_delivery(self, user_id: str, replies: list[dict[str, Any]]) -> None:
@@ -199,6 +255,26 @@ class Queue:
         if self._sync_open:
             self.sync_app.close()
             self._sync_open = False
+
+
+#: a delivered fallback job ends as if it had run: succeeded, one attempt
+SETTLE = text(
+    "UPDATE procrastinate_jobs SET status = 'succeeded', attempts = attempts + 1 "
+    "WHERE id = :id AND status = 'todo'"
+)
+
+
+def _hurry_waiting_deliveries(driver: Any, platform_id: str) -> bool:
+    """Whether the user has delivery jobs not yet done (one statement, in the turn): the
+    fallbacks of a worker that died are then made due now, ahead of this turn's replies."""
+    row = driver.execute(
+        "WITH due AS (UPDATE procrastinate_jobs SET scheduled_at = now() "
+        "WHERE lock = %(lock)s AND status = 'todo' AND scheduled_at > now() RETURNING id) "
+        "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs "
+        "WHERE lock = %(lock)s AND status IN ('todo', 'doing')) OR EXISTS (SELECT 1 FROM due)",
+        {"lock": reply_lock(platform_id)},
+    ).fetchone()
+    return bool(row[0])
 
 
 def user_lock(platform_id: str) -> str:
