@@ -102,7 +102,7 @@ class Queue:
         self.database = database
         self._handle = handle
         self._deliver = deliver
-        dsn = conninfo(database)
+        dsn = self._dsn = conninfo(database)
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(
                 conninfo=dsn, min_size=1, pool_factory=_pool_without_check
@@ -223,16 +223,30 @@ class Queue:
 
     def _settle(self, job_id: int) -> None:
         """Mark a fallback delivery job succeeded: its replies went out. A job some worker
-        already took (``fallback_after`` passed) is left alone: the user gets them twice."""
-        try:
-            with self.database.engine.begin() as conn:
+        already took (``fallback_after`` passed) is left alone: the user gets them twice.
+
+        One autocommit round trip on a connection of this job thread's own: through the
+        engine's pool it cost a ping, the statement and a commit, as much as the delivery.
+        A connection a restart broke is replaced once before giving up."""
+        for attempt in (1, 2):
+            conn = getattr(self._local, "settle_conn", None)
+            try:
+                if conn is None or conn.closed:
+                    import psycopg
+
+                    conn = self._local.settle_conn = psycopg.connect(self._dsn, autocommit=True)
                 conn.execute(SETTLE, {"id": job_id})
-        except Exception as error:  # noqa: BLE001 - the replies went out; the job resends them
-            log.warning(
-                "could not settle delivery job %s (%s); it will deliver its replies again",
-                job_id,
-                error,
-            )
+                return
+            except Exception as error:  # noqa: BLE001 - the replies went out; see below
+                self._local.settle_conn = None
+                if conn is not None:
+                    conn.close()
+                if attempt == 2:
+                    log.warning(
+                        "could not settle delivery job %s (%s); it will deliver its replies again",
+                        job_id,
+                        error,
+                    )
 
     # ``user_id``: the job's argument name, kept so jobs deferred before an upgrade still run
     def _run_delivery(self, user_id: str, replies: list[dict[str, Any]]) -> None:
@@ -258,9 +272,9 @@ class Queue:
 
 
 #: a delivered fallback job ends as if it had run: succeeded, one attempt
-SETTLE = text(
+SETTLE = (
     "UPDATE procrastinate_jobs SET status = 'succeeded', attempts = attempts + 1 "
-    "WHERE id = :id AND status = 'todo'"
+    "WHERE id = %(id)s AND status = 'todo'"
 )
 
 
