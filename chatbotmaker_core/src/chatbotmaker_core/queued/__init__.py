@@ -77,6 +77,31 @@ def _pool_without_check(**options: Any) -> Any:
     return AsyncConnectionPool(**{**options, "check": None})
 
 
+def _unchecked_sync_connector(procrastinate: Any) -> Any:
+    """procrastinate's synchronous connector (the webhook's), its pool without the check of
+    every connection taken from it: that round trip was a third of the webhook's enqueue
+    (``docs/performance.md``). :meth:`Queue.enqueue` tries again once when a connection a
+    restart broke fails its query; the pool drops such a connection when it comes back."""
+    from psycopg_pool import ConnectionPool
+
+    class UncheckedSyncConnector(procrastinate.SyncPsycopgConnector):  # type: ignore[misc]
+        @staticmethod
+        def _create_pool(pool_args: dict[str, Any]) -> Any:
+            return ConnectionPool(**pool_args, open=False, check=None)
+
+    return UncheckedSyncConnector
+
+
+def _connection_broke(error: BaseException) -> bool:
+    """Whether ``error`` is a query failing on a broken connection (not a pool timeout: the
+    database is down, and a second wait would outlast Meta's patience)."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    cause = error.__cause__ or error
+    return isinstance(cause, psycopg.OperationalError) and not isinstance(cause, PoolTimeout)
+
+
 class Queue:
     """The procrastinate app of one bot: its two tasks, deferring, and the worker.
 
@@ -124,7 +149,7 @@ class Queue:
         self.sync_app = procrastinate.App(
             # Webhook threads share this pool: several connections, and a wait for one that
             # stays under the 20 s Meta gives the webhook (a 5xx makes Meta deliver again).
-            connector=procrastinate.SyncPsycopgConnector(
+            connector=_unchecked_sync_connector(procrastinate)(
                 conninfo=dsn, min_size=1, max_size=8, timeout=10
             )
         )
@@ -145,12 +170,19 @@ class Queue:
         """
         job = message_to_job(message)
         self._open_sync()
-        try:
-            return self._defer(TURN_TASK, user_lock(job["user_id"]), message=job)
-        except Exception as error:
-            if is_permanent(error):
-                raise UnstorableEvent(f"PostgreSQL refused the job: {describe(error)}") from error
-            raise
+        for attempt in (1, 2):
+            try:
+                return self._defer(TURN_TASK, user_lock(job["user_id"]), message=job)
+            except Exception as error:
+                if is_permanent(error):
+                    raise UnstorableEvent(
+                        f"PostgreSQL refused the job: {describe(error)}"
+                    ) from error
+                if attempt == 2 or not _connection_broke(error):
+                    raise
+                # the pool hands out connections unchecked: one a restart broke is dropped
+                log.info("enqueue: a pooled connection was broken; trying another")
+        raise AssertionError("unreachable")
 
     def stage(self, conn: Connection, platform_id: str, replies: list[Reply]) -> None:
         """Defer the delivery of ``replies`` on the turn's own connection and transaction.
