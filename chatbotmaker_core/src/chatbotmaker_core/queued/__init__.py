@@ -26,6 +26,7 @@ from ..message import Message, Reply
 from ..storable import UnstorableEvent, describe, is_permanent
 from .codec import message_from_job, message_to_job, replies_from_job, replies_to_job
 from .logs import hide_job_arguments
+from .pools import connection_broke, pool_without_check, unchecked_sync_connector
 
 if TYPE_CHECKING:
     from ..database import Database
@@ -64,44 +65,6 @@ def conninfo(database: Database) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _pool_without_check(**options: Any) -> Any:
-    """procrastinate's worker pool, without its check of every connection taken from it.
-
-    That check is a round trip to PostgreSQL before each of the two queries a job costs
-    (fetch, finish), a fifth of a worker's time per event (``docs/performance.md``). A
-    connection broken by a restart fails its query instead, the pool counts it as returned
-    bad, and the worker's supervisor restarts the procrastinate worker (``worker.py``).
-    """
-    from psycopg_pool import AsyncConnectionPool
-
-    return AsyncConnectionPool(**{**options, "check": None})
-
-
-def _unchecked_sync_connector(procrastinate: Any) -> Any:
-    """procrastinate's synchronous connector (the webhook's), its pool without the check of
-    every connection taken from it: that round trip was a third of the webhook's enqueue
-    (``docs/performance.md``). :meth:`Queue.enqueue` tries again once when a connection a
-    restart broke fails its query; the pool drops such a connection when it comes back."""
-    from psycopg_pool import ConnectionPool
-
-    class UncheckedSyncConnector(procrastinate.SyncPsycopgConnector):  # type: ignore[misc]
-        @staticmethod
-        def _create_pool(pool_args: dict[str, Any]) -> Any:
-            return ConnectionPool(**pool_args, open=False, check=None)
-
-    return UncheckedSyncConnector
-
-
-def _connection_broke(error: BaseException) -> bool:
-    """Whether ``error`` is a query failing on a broken connection (not a pool timeout: the
-    database is down, and a second wait would outlast Meta's patience)."""
-    import psycopg
-    from psycopg_pool import PoolTimeout
-
-    cause = error.__cause__ or error
-    return isinstance(cause, psycopg.OperationalError) and not isinstance(cause, PoolTimeout)
-
-
 class Queue:
     """The procrastinate app of one bot: its two tasks, deferring, and the worker.
 
@@ -130,7 +93,7 @@ class Queue:
         dsn = self._dsn = conninfo(database)
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(
-                conninfo=dsn, min_size=1, pool_factory=_pool_without_check
+                conninfo=dsn, min_size=1, pool_factory=pool_without_check
             )
         )
         # A job that raises (the database went away, a poison event) is retried with
@@ -149,7 +112,7 @@ class Queue:
         self.sync_app = procrastinate.App(
             # Webhook threads share this pool: several connections, and a wait for one that
             # stays under the 20 s Meta gives the webhook (a 5xx makes Meta deliver again).
-            connector=_unchecked_sync_connector(procrastinate)(
+            connector=unchecked_sync_connector(procrastinate)(
                 conninfo=dsn, min_size=1, max_size=8, timeout=10
             )
         )
@@ -178,7 +141,7 @@ class Queue:
                     raise UnstorableEvent(
                         f"PostgreSQL refused the job: {describe(error)}"
                     ) from error
-                if attempt == 2 or not _connection_broke(error):
+                if attempt == 2 or not connection_broke(error):
                     raise
                 # the pool hands out connections unchecked: one a restart broke is dropped
                 log.info("enqueue: a pooled connection was broken; trying another")
@@ -206,7 +169,7 @@ class Queue:
             user_id=platform_id,
             replies=replies_to_job(replies),
         )
-        if direct:
+        if pending is not None and direct:
             pending.append((job_id, platform_id, replies))
 
     def _defer(
@@ -215,7 +178,7 @@ class Queue:
         lock: str,
         priority: int = 0,
         connection: Any = None,
-        schedule_in: dict[str, float] | None = None,
+        schedule_in: Any = None,  # procrastinate's TimeDeltaParams
         **kwargs: Any,
     ) -> int:
         from procrastinate.tasks import configure_task
