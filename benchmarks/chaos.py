@@ -60,6 +60,7 @@ def chaos(
     """Inject one fault at random every ``every`` seconds until ``stop``; what was done."""
     done: Counter[str] = Counter()
     while not stop.wait(every * rng.uniform(0.5, 1.5)):
+        servers.revive()
         fault = rng.choice(
             [
                 "kill-worker",
@@ -184,10 +185,21 @@ def main(argv: list[str] | None = None) -> int:
         )
         injector.start()
         start = time.monotonic()
+        acknowledged: list[Event] = []
         lanes = [
             threading.Thread(
                 target=post_until_ok,
-                args=(servers.port, servers.secret, by_user[u], start, args.duration, make_body),
+                args=(
+                    servers.port,
+                    servers.secret,
+                    by_user[u],
+                    start,
+                    args.duration,
+                    make_body,
+                    start + args.duration + args.drain,
+                    acknowledged,
+                ),
+                daemon=True,  # a signal ends the run; the servers are stopped on the way out
             )
             for u in users
         ]
@@ -202,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         drained = graph.wait_for({e.reply for e in events}, args.drain)
         servers.wait_idle(args.drain)
         verdict = verify(servers, graph, events)
+        verdict["web_restarts"] = servers.web_restarts
+        if len(acknowledged) < len(events):
+            verdict["problems"].insert(
+                0, f"{len(events) - len(acknowledged)} events never got their 200 in time"
+            )
         if not drained:
             verdict["problems"].insert(0, f"not every reply arrived within {args.drain:.0f} s")
     report = {

@@ -157,6 +157,7 @@ class Servers:
         self.workers: list[subprocess.Popen[bytes]] = []
         self.port = free_port()
         self.web: subprocess.Popen[bytes] | None = None
+        self.web_restarts = 0
         self._lock = threading.Lock()
 
     def __enter__(self) -> Servers:
@@ -168,24 +169,7 @@ class Servers:
             cwd=Path(__file__).resolve().parent.parent,
             capture_output=True,
         )
-        self.web = self.processes.start(
-            "gunicorn",
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "2",
-                "--timeout",
-                "30",
-                "--log-level",
-                "warning",
-                "chatbotmaker_core.web:app_from_env()",
-            ],
-            self.env,
-        )
+        self._start_web()
         self.revive()
         wait_healthy(self.port, self.web, time.monotonic() + 60)
         return self
@@ -193,9 +177,22 @@ class Servers:
     def __exit__(self, *exc: object) -> None:
         self.processes.stop_all()
 
+    def _start_web(self) -> None:
+        argv = [PYTHON, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "2"]
+        argv += ["--timeout", "30", "--log-level", "warning"]
+        self.web = self.processes.start(
+            "gunicorn", [*argv, "chatbotmaker_core.web:app_from_env()"], self.env
+        )
+
     def revive(self) -> None:
-        """Start queue workers until ``count`` are alive."""
+        """What a process supervisor does: start queue workers until ``count`` are alive, and
+        gunicorn again if it exited (it does when a worker it starts cannot reach PostgreSQL
+        during a restart: "Worker failed to boot")."""
         with self._lock:
+            if self.web is not None and self.web.poll() is not None:
+                self.web_restarts += 1
+                print(f"  supervisor: gunicorn exited ({self.web.returncode}); starting it again")
+                self._start_web()
             self.workers = [w for w in self.workers if w.poll() is None]
             while len(self.workers) < self.count:
                 name = f"worker-{len(self.processes.running)}"
@@ -254,9 +251,13 @@ def post_until_ok(
     start: float,
     duration: float,
     make_body: Callable[..., Body],
+    give_up: float,
+    acknowledged: list[Event],
 ) -> None:
     """Post one user's events in order, spread over ``duration``; each one again (as Meta
-    does) until it gets a 200: a killed web worker or a restarting database costs a retry."""
+    does) until it gets a 200: a killed web worker or a restarting database costs a retry.
+    Past ``give_up`` (monotonic) the lane stops; ``acknowledged`` gets the events that got
+    their 200."""
     rng = random.Random(events[0].user if events else 0)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     for i, event in enumerate(events):
@@ -266,11 +267,15 @@ def post_until_ok(
         body = make_body([event], secret, rng)
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": body.signature}
         while True:
+            if time.monotonic() > give_up:
+                conn.close()
+                return
             try:
                 conn.request("POST", "/webhook", body=body.raw, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 if response.status == 200:
+                    acknowledged.append(event)
                     break
             except (OSError, http.client.HTTPException):
                 conn.close()
