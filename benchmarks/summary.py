@@ -16,6 +16,7 @@ TARGETS = {
     "growth": 1.5,  # per-turn cost at 1M users / at 1k, at most
     "webhook": 0.5,  # inline webhook events/s / bare Flask's, at least
     "saturated": 0.9,  # share of the cores busy that counts as saturated
+    "queued": 0.8,  # queued (2 workers) events/s / inline PostgreSQL's, at least
 }
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
@@ -106,6 +107,21 @@ def _webhook_rows(webhook: dict[str, Any]) -> list[dict[str, Any]]:
                     f"bare {bare['cpu_ms_per_event'].get('gunicorn')} ms",
                 )
             )
+    if "queued-2" in found and "inline-pg" in found:
+        queued2, inline = found["queued-2"], found["inline-pg"]
+        ratio = queued2["throughput_eps"] / inline["throughput_eps"]
+        cpu = {name: sum(r["cpu_ms_per_event"].get(k, 0) for k in ("gunicorn", "workers",
+               "postgres")) for name, r in (("queued", queued2), ("inline", inline))}  # fmt: skip
+        rows.append(
+            _row(
+                "webhook queued-2 / inline-pg (events/s)",
+                f"{ratio:.2f} ({queued2['throughput_eps']:.0f} / {inline['throughput_eps']:.0f})",
+                f"≥ {TARGETS['queued']}",
+                ratio >= TARGETS["queued"],
+                f"CPU per event (web + workers + PostgreSQL): queued {cpu['queued']:.1f} ms, "
+                f"inline {cpu['inline']:.1f} ms",
+            )
+        )
     queued = queued_curve(webhook)
     if len(queued) >= 2:
         nproc = (webhook.get("machine") or {}).get("nproc") or 1

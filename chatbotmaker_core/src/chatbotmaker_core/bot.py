@@ -138,6 +138,8 @@ class Bot:
                 self.deliver,
                 max_attempts=options["job_attempts"],
                 retry_wait=options["job_retry_wait"],
+                # a worker's own delivery is over by send_deadline; then the fallback may run
+                fallback_after=options["send_deadline"] + FALLBACK_MARGIN,
             )
             self._sink = self.queue
 
@@ -286,6 +288,10 @@ class Bot:
         if tag is not None:
             reply = replace(reply, tag=tag)
         send_reply_with_retry(messenger, str(user_id), reply, self.retry_policy)
+
+
+#: seconds past ``[bot] send_deadline`` before a queued turn's staged delivery job may run
+FALLBACK_MARGIN = 5.0
 
 
 def build_bot(

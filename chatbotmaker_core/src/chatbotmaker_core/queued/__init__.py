@@ -3,11 +3,18 @@
 One job per event, locked by the platform user id, so a user's events run one at a time and in
 order on any number of workers. A turn defers its replies as a delivery job on its own database
 connection, so the state change and the pending replies commit together.
+
+In a worker that job is the fallback, not the rule (``docs/decisions.md``, "Queued mode: speed
+and chaos"): it is scheduled ``fallback_after`` seconds ahead, the worker sends the replies itself
+once the turn commits and then marks the job succeeded in one statement. Only a worker that dies
+between the commit and that statement leaves the job to run, later, on another worker (replies
+at least once). A second job per event cost as much worker time as the turn itself.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +26,7 @@ from ..message import Message, Reply
 from ..storable import UnstorableEvent, describe, is_permanent
 from .codec import message_from_job, message_to_job, replies_from_job, replies_to_job
 from .logs import hide_job_arguments
+from .pools import connection_broke, pool_without_check, unchecked_sync_connector
 
 if TYPE_CHECKING:
     from ..database import Database
@@ -57,19 +65,6 @@ def conninfo(database: Database) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _pool_without_check(**options: Any) -> Any:
-    """procrastinate's worker pool, without its check of every connection taken from it.
-
-    That check is a round trip to PostgreSQL before each of the two queries a job costs
-    (fetch, finish), a fifth of a worker's time per event (``docs/performance.md``). A
-    connection broken by a restart fails its query instead, the pool counts it as returned
-    bad, and the worker's supervisor restarts the procrastinate worker (``worker.py``).
-    """
-    from psycopg_pool import AsyncConnectionPool
-
-    return AsyncConnectionPool(**{**options, "check": None})
-
-
 class Queue:
     """The procrastinate app of one bot: its two tasks, deferring, and the worker.
 
@@ -88,16 +83,17 @@ class Queue:
         *,
         max_attempts: int = 5,
         retry_wait: int = 2,
+        fallback_after: float = 20.0,
     ) -> None:
         procrastinate = _procrastinate()
         hide_job_arguments()
         self.database = database
         self._handle = handle
         self._deliver = deliver
-        dsn = conninfo(database)
+        dsn = self._dsn = conninfo(database)
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(
-                conninfo=dsn, min_size=1, pool_factory=_pool_without_check
+                conninfo=dsn, min_size=1, pool_factory=pool_without_check
             )
         )
         # A job that raises (the database went away, a poison event) is retried with
@@ -116,11 +112,15 @@ class Queue:
         self.sync_app = procrastinate.App(
             # Webhook threads share this pool: several connections, and a wait for one that
             # stays under the 20 s Meta gives the webhook (a 5xx makes Meta deliver again).
-            connector=procrastinate.SyncPsycopgConnector(
+            connector=unchecked_sync_connector(procrastinate)(
                 conninfo=dsn, min_size=1, max_size=8, timeout=10
             )
         )
         self._sync_open = False
+        #: seconds a worker's own delivery may take before its staged job may run instead
+        self.fallback_after = fallback_after
+        # the replies a worker's running turn staged: (job id, user, replies), per job thread
+        self._local = threading.local()
 
     # -- the web side ------------------------------------------------------------------------
 
@@ -133,12 +133,19 @@ class Queue:
         """
         job = message_to_job(message)
         self._open_sync()
-        try:
-            return self._defer(TURN_TASK, user_lock(job["user_id"]), message=job)
-        except Exception as error:
-            if is_permanent(error):
-                raise UnstorableEvent(f"PostgreSQL refused the job: {describe(error)}") from error
-            raise
+        for attempt in (1, 2):
+            try:
+                return self._defer(TURN_TASK, user_lock(job["user_id"]), message=job)
+            except Exception as error:
+                if is_permanent(error):
+                    raise UnstorableEvent(
+                        f"PostgreSQL refused the job: {describe(error)}"
+                    ) from error
+                if attempt == 2 or not connection_broke(error):
+                    raise
+                # the pool hands out connections unchecked: one a restart broke is dropped
+                log.info("enqueue: a pooled connection was broken; trying another")
+        raise AssertionError("unreachable")
 
     def stage(
         self,
@@ -148,21 +155,39 @@ class Queue:
         channel: str | None = None,
     ) -> None:
         """Defer the delivery of ``replies`` on the turn's own connection and transaction;
-        the job names the ``channel`` whose messenger sends them."""
-        self._defer(
+        the job names the ``channel`` whose messenger sends them.
+
+        In a worker's turn the job is a fallback, scheduled ``fallback_after`` seconds ahead,
+        and the worker delivers after the commit (:meth:`_run_turn`) — unless the user still
+        has a delivery job waiting (a worker died before delivering): then those are made due
+        now and this one runs after them, so the user's replies keep their order.
+        """
+        driver = conn.connection.driver_connection
+        pending = getattr(self._local, "pending", None)
+        direct = pending is not None and not _hurry_waiting_deliveries(driver, platform_id)
+        job_id = self._defer(
             DELIVER_TASK,
             reply_lock(platform_id),
             # Replies go before turns still waiting, so they do not queue behind the backlog;
             # procrastinate compares priorities only within a lock, so reply order holds.
             priority=DELIVERY_PRIORITY,
-            connection=conn.connection.driver_connection,
+            connection=driver,
+            schedule_in={"seconds": self.fallback_after} if direct else None,
             user_id=platform_id,
             replies=replies_to_job(replies),
             channel=channel,
         )
+        if pending is not None and direct:
+            pending.append((job_id, platform_id, replies, channel))
 
     def _defer(
-        self, task: str, lock: str, priority: int = 0, connection: Any = None, **kwargs: Any
+        self,
+        task: str,
+        lock: str,
+        priority: int = 0,
+        connection: Any = None,
+        schedule_in: Any = None,  # procrastinate's TimeDeltaParams
+        **kwargs: Any,
     ) -> int:
         from procrastinate.tasks import configure_task
 
@@ -173,6 +198,7 @@ class Queue:
             lock=lock,
             priority=priority,
             connection=connection,
+            schedule_in=schedule_in,
         )
         return deferrer.defer(**kwargs)
 
@@ -184,7 +210,46 @@ class Queue:
     # -- the worker side ---------------------------------------------------------------------
 
     def _run_turn(self, message: dict[str, Any]) -> None:
-        self._handle(message_from_job(message))
+        """Run the turn, then deliver the replies it staged and settle their fallback jobs.
+
+        Only once ``handle`` returned: its transactions committed. Should it raise, whatever
+        it staged and committed stays a (scheduled) delivery job."""
+        pending: list[tuple[int, str, list[Reply], str | None]] = []
+        self._local.pending = pending
+        try:
+            self._handle(message_from_job(message))
+        finally:
+            self._local.pending = None
+        for job_id, platform_id, replies, channel in pending:
+            self._deliver(platform_id, replies, channel)
+            self._settle(job_id)
+
+    def _settle(self, job_id: int) -> None:
+        """Mark a fallback delivery job succeeded: its replies went out. A job some worker
+        already took (``fallback_after`` passed) is left alone: the user gets them twice.
+
+        One autocommit round trip on a connection of this job thread's own: through the
+        engine's pool it cost a ping, the statement and a commit, as much as the delivery.
+        A connection a restart broke is replaced once before giving up."""
+        for attempt in (1, 2):
+            conn = getattr(self._local, "settle_conn", None)
+            try:
+                if conn is None or conn.closed:
+                    import psycopg
+
+                    conn = self._local.settle_conn = psycopg.connect(self._dsn, autocommit=True)
+                conn.execute(SETTLE, {"id": job_id})
+                return
+            except Exception as error:  # noqa: BLE001 - the replies went out; see below
+                self._local.settle_conn = None
+                if conn is not None:
+                    conn.close()
+                if attempt == 2:
+                    log.warning(
+                        "could not settle delivery job %s (%s); it will deliver its replies again",
+                        job_id,
+                        error,
+                    )
 
     # ``user_id``: the job's argument name, kept so jobs deferred before an upgrade still run
     # ``channel``: absent from jobs deferred before channels existed (the bot's default)
@@ -210,6 +275,26 @@ class Queue:
         if self._sync_open:
             self.sync_app.close()
             self._sync_open = False
+
+
+#: a delivered fallback job ends as if it had run: succeeded, one attempt
+SETTLE = (
+    "UPDATE procrastinate_jobs SET status = 'succeeded', attempts = attempts + 1 "
+    "WHERE id = %(id)s AND status = 'todo'"
+)
+
+
+def _hurry_waiting_deliveries(driver: Any, platform_id: str) -> bool:
+    """Whether the user has delivery jobs not yet done (one statement, in the turn): the
+    fallbacks of a worker that died are then made due now, ahead of this turn's replies."""
+    row = driver.execute(
+        "WITH due AS (UPDATE procrastinate_jobs SET scheduled_at = now() "
+        "WHERE lock = %(lock)s AND status = 'todo' AND scheduled_at > now() RETURNING id) "
+        "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs "
+        "WHERE lock = %(lock)s AND status IN ('todo', 'doing')) OR EXISTS (SELECT 1 FROM due)",
+        {"lock": reply_lock(platform_id)},
+    ).fetchone()
+    return bool(row[0])
 
 
 def user_lock(platform_id: str) -> str:

@@ -1,0 +1,283 @@
+"""The parts of ``benchmarks/chaos.py``: a Graph API stand-in that can fail or stall on demand,
+the servers under test (PostgreSQL's database, gunicorn, queue workers) and a posting lane.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import secrets
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from devsupport.net import free_port
+from load_bot.graph_server import classify
+from load_bot.processes import PYTHON, Processes, child_env, wait_healthy
+from load_bot.workload import Body, Event
+
+CONFIG = """\
+[bot]
+initial_state = "welcome"
+mode = "queued"
+send_attempts = 10
+send_backoff = 0.2
+send_max_backoff = 1.0
+send_deadline = 12.0
+job_retry_wait = 1
+
+[messenger]
+name = "facebook"
+page_access_token = "${{FACEBOOK_PAGE_TOKEN}}"
+app_secret = "${{FACEBOOK_APP_SECRET}}"
+verify_token = "${{FACEBOOK_VERIFY_TOKEN}}"
+graph_url = "{graph_url}"
+
+[database]
+name = "sqlalchemy"
+url = "{database_url}"
+
+[rules]
+name = "python"
+source = "load_bot.rules:RULES"
+
+[worker]
+concurrency = 4
+heartbeat_interval = 1.0
+stalled_after = 4.0
+check_interval = 1.0
+poll_interval = 0.2
+"""
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return None  # a client that went away (a killed worker): expected here
+
+
+class ChaosGraph:
+    """The Send API on 127.0.0.1 (threads): records (recipient, text) of every message it
+    answers 200; during ``fail_for`` it answers 500, during ``stall_for`` it answers late."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._arrivals: list[tuple[str, str]] = []
+        self._fail_until = 0.0
+        self._stall_until = 0.0
+        self._delay = 0.0
+        graph = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                now = time.monotonic()
+                if now < graph._stall_until:
+                    time.sleep(graph._delay)
+                status = 500 if time.monotonic() < graph._fail_until else 200
+                kind, recipient, text = classify(body)
+                if status == 200 and kind == "message":
+                    with graph._lock:
+                        graph._arrivals.append((str(recipient), str(text)))
+                payload = (
+                    b'{"error": {"message": "chaos", "code": 2}}'
+                    if status == 500
+                    else b'{"recipient_id": "1", "message_id": "m"}'
+                )
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> ChaosGraph:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail_for(self, seconds: float) -> None:
+        self._fail_until = time.monotonic() + seconds
+
+    def stall_for(self, seconds: float, delay: float) -> None:
+        self._delay = delay
+        self._stall_until = time.monotonic() + seconds
+
+    def arrivals(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return list(self._arrivals)
+
+    def wait_for(self, replies: set[str], seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if replies <= {text for _, text in self.arrivals()}:
+                return True
+            time.sleep(0.5)
+        return False
+
+
+class Servers:
+    """A fresh database, ``init-db``, gunicorn (2 sync workers) and ``workers`` queue workers;
+    the faults the scheduler injects into them, and bringing every killed one back."""
+
+    def __init__(self, postgres: Any, graph_url: str, workers: int) -> None:
+        self.postgres = postgres
+        self.workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
+        self.processes = Processes(self.workdir)
+        self.secret = secrets.token_hex(16)
+        self.env = child_env(
+            FACEBOOK_PAGE_TOKEN="chaos-" + secrets.token_hex(8),
+            FACEBOOK_APP_SECRET=self.secret,
+            FACEBOOK_VERIFY_TOKEN=secrets.token_hex(8),
+        )
+        postgres.drop_database("chaos")
+        self.url = postgres.create_database("chaos")
+        config = self.workdir / "chaos.toml"
+        config.write_text(CONFIG.format(graph_url=graph_url, database_url=self.url))
+        self.env["CHATBOTMAKER_CONFIG"] = str(config)
+        self.config = config
+        self.count = workers
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.port = free_port()
+        self.web: subprocess.Popen[bytes] | None = None
+        self.web_restarts = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Servers:
+        cli = [PYTHON, "-m", "chatbotmaker_core.cli"]
+        subprocess.run(
+            [*cli, "init-db", str(self.config)],
+            env=self.env,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+        )
+        self._start_web()
+        self.revive()
+        wait_healthy(self.port, self.web, time.monotonic() + 60)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.processes.stop_all()
+
+    def _start_web(self) -> None:
+        argv = [PYTHON, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "2"]
+        argv += ["--timeout", "30", "--log-level", "warning"]
+        self.web = self.processes.start(
+            "gunicorn", [*argv, "chatbotmaker_core.web:app_from_env()"], self.env
+        )
+
+    def revive(self) -> None:
+        """What a process supervisor does: start queue workers until ``count`` are alive, and
+        gunicorn again if it exited (it does when a worker it starts cannot reach PostgreSQL
+        during a restart: "Worker failed to boot")."""
+        with self._lock:
+            if self.web is not None and self.web.poll() is not None:
+                self.web_restarts += 1
+                print(f"  supervisor: gunicorn exited ({self.web.returncode}); starting it again")
+                self._start_web()
+            self.workers = [w for w in self.workers if w.poll() is None]
+            while len(self.workers) < self.count:
+                name = f"worker-{len(self.processes.running)}"
+                argv = [PYTHON, "-m", "chatbotmaker_core.cli", "worker", str(self.config)]
+                self.workers.append(self.processes.start(name, argv, self.env))
+
+    def kill_worker(self, rng: random.Random) -> None:
+        with self._lock:
+            victim = rng.choice(self.workers)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        self.revive()
+
+    def kill_web_worker(self, rng: random.Random) -> bool:
+        """SIGKILL one of gunicorn's workers (its master starts another)."""
+        assert self.web is not None
+        path = Path(f"/proc/{self.web.pid}/task/{self.web.pid}/children")
+        children = path.read_text().split() if path.exists() else []
+        if not children:
+            return False
+        try:
+            os.kill(int(rng.choice(children)), signal.SIGKILL)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def wait_idle(self, seconds: float) -> None:
+        """Until no job is todo or doing (a scheduled fallback job included)."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.url)
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    with engine.connect() as conn:
+                        left = conn.execute(
+                            text(
+                                "SELECT count(*) FROM procrastinate_jobs "
+                                "WHERE status IN ('todo', 'doing')"
+                            )
+                        ).scalar()
+                except Exception:  # noqa: BLE001 - PostgreSQL may still be coming back
+                    left = -1
+                if left == 0:
+                    return
+                time.sleep(0.5)
+        finally:
+            engine.dispose()
+
+
+def post_until_ok(
+    port: int,
+    secret: str,
+    events: list[Event],
+    start: float,
+    duration: float,
+    make_body: Callable[..., Body],
+    give_up: float,
+    acknowledged: list[Event],
+) -> None:
+    """Post one user's events in order, spread over ``duration``; each one again (as Meta
+    does) until it gets a 200: a killed web worker or a restarting database costs a retry.
+    Past ``give_up`` (monotonic) the lane stops; ``acknowledged`` gets the events that got
+    their 200."""
+    rng = random.Random(events[0].user if events else 0)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for i, event in enumerate(events):
+        pause = start + duration * i / len(events) + rng.uniform(0, 0.5) - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        body = make_body([event], secret, rng)
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": body.signature}
+        while True:
+            if time.monotonic() > give_up:
+                conn.close()
+                return
+            try:
+                conn.request("POST", "/webhook", body=body.raw, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    acknowledged.append(event)
+                    break
+            except (OSError, http.client.HTTPException):
+                conn.close()
+            time.sleep(0.3)
+    conn.close()
