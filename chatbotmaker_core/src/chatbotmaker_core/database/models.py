@@ -91,8 +91,9 @@ def models_for(base: Any) -> Models:
         __tablename__ = "chatbotmaker_handled_messages"
         message_id = Column(String(255), primary_key=True)
         handled_at = Column(DateTime(timezone=True), nullable=False, default=_now)
-        # whose message it was (the platform id), so erasing a user erases their ids too
-        user_id = Column(String(255), index=True)
+        # whose message it was (the platform id), so erasing a user erases their ids too;
+        # not indexed: every turn writes a row, erasure is rare (migrations/versions/0002)
+        user_id = Column(String(255))
 
     class DeliveryFailure(base):  # type: ignore[misc]
         """Replies that could not be delivered, for an operator to look at."""
@@ -114,7 +115,7 @@ def models_for(base: Any) -> Models:
         user_id = Column(String(255), nullable=False, index=True)
         from_state = Column(String(255))
         to_state = Column(String(255), nullable=False)
-        at = Column(DateTime(timezone=True), nullable=False, default=_now, index=True)
+        at = Column(DateTime(timezone=True), nullable=False, default=_now)
 
     models = Models(User, Argument, HandledMessage, DeliveryFailure, Transition)
     base._chatbotmaker_models = models

@@ -11,8 +11,10 @@ HANDLED = "chatbotmaker_handled_messages"
 
 
 def upgrade() -> None:
+    # No index on the handled ids' user_id, nor on the state changes' time: each turn writes
+    # both tables, and an index each cost about a tenth of a SQLite turn (docs/decisions.md);
+    # the operator commands that read them by user or time (erasure, stats --since) scan.
     op.add_column(HANDLED, sa.Column("user_id", sa.String(255)))
-    op.create_index(f"ix_{HANDLED}_user_id", HANDLED, ["user_id"])
     op.create_table(
         "chatbotmaker_transitions",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -22,11 +24,9 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_chatbotmaker_transitions_user_id", "chatbotmaker_transitions", ["user_id"])
-    op.create_index("ix_chatbotmaker_transitions_at", "chatbotmaker_transitions", ["at"])
 
 
 def downgrade() -> None:
     op.drop_table("chatbotmaker_transitions")
-    op.drop_index(f"ix_{HANDLED}_user_id", HANDLED)
     with op.batch_alter_table(HANDLED) as batch:  # SQLite rebuilds the table
         batch.drop_column("user_id")
