@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chat test test-quick lint test-pythons bench clean
+.PHONY: install chat test test-quick lint test-pythons bench chaos clean
 
 $(STAMP): pyproject.toml chatbotmaker_core/pyproject.toml chatbotmaker_dev/pyproject.toml chatbotmaker_facebook/pyproject.toml devsupport/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,18 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not chaos"
 	$(BIN)/chatbotmaker test examples/pizza/chatbotmaker.toml
 	$(BIN)/chatbotmaker test examples/pizza_flow/chatbotmaker.toml
 	$(BIN)/chatbotmaker test examples/facebook/chatbotmaker.toml
 
 test-quick: lint
 	$(BIN)/pytest -m "not slow"
+
+# The short chaos run of queued mode (benchmarks/chaos.py --short, about 2 minutes); the full
+# one is `$(BIN)/python benchmarks/chaos.py` (docs/performance.md).
+chaos: $(STAMP)
+	$(BIN)/pytest -m chaos
 
 # The suite under the oldest and newest Python that pyenv offers (3.10+), each in its own venv;
 # the slow tests (wheels, venvs, the chaos run) once only, in `make test`, to keep CI short.

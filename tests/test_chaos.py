@@ -10,7 +10,9 @@ import pytest
 
 from devsupport.postgres import find_postgres_bindir
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+# Not in `make test` (so not in CI): on a loaded CI machine one run stalled for 11 minutes
+# after a PostgreSQL restart and its harness failed reading the verdict; `make chaos` runs it.
+pytestmark = [pytest.mark.slow, pytest.mark.chaos, pytest.mark.postgres]
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
