@@ -35,7 +35,7 @@ def value(text: str, name: str) -> float:
 
 def test_metrics_sum_over_two_gunicorn_workers(graph, tmp_path):
     folder = tmp_path / "bot"
-    shutil.copytree(EXAMPLE, folder)
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("*.db", "*.db-*"))
     config = folder / "chatbotmaker.toml"
     config.write_text(
         config.read_text() + f'\n[metrics]\nenabled = true\ntoken = "{METRICS_TOKEN}"\n'

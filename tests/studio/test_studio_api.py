@@ -9,11 +9,13 @@ from pathlib import Path
 from studio_helpers import csrf_of, http, live_database, serve_studio, write_shop
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: what `make chat` leaves in an example's folder: not part of the example
+LOCAL_FILES = shutil.ignore_patterns("*.db", "*.db-*", "__pycache__")
 
 
 def test_python_rules_are_shown_read_only_with_their_diagram(tmp_path):
     folder = tmp_path / "pizza"
-    shutil.copytree(EXAMPLES / "pizza", folder)
+    shutil.copytree(EXAMPLES / "pizza", folder, ignore=LOCAL_FILES)
     with serve_studio(folder / "chatbotmaker.toml") as served:
         flow = json.loads(http("GET", served.url + "/api/flow").body)
         assert flow["kind"] == "python" and flow["editable"] is False
@@ -142,7 +144,7 @@ def test_reset_user_erases_everything_stored_about_the_user(tmp_path):
     from sqlalchemy import func, select
 
     folder = tmp_path / "pizza"
-    shutil.copytree(EXAMPLES / "pizza", folder)
+    shutil.copytree(EXAMPLES / "pizza", folder, ignore=LOCAL_FILES)
     with serve_studio(folder / "chatbotmaker.toml") as served:
         csrf = csrf_of(http("GET", served.url + "/").body)
         headers = {"Content-Type": "application/json", "Origin": served.url, "X-CSRF-Token": csrf}
