@@ -10,6 +10,7 @@ import argparse
 import logging
 import secrets
 
+from chatbotmaker_core.commands.options import port
 from chatbotmaker_core.config import DEFAULT_CONFIG
 from chatbotmaker_core.errors import ConfigError
 
@@ -28,21 +29,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"the bot's config file (default: {DEFAULT_CONFIG})",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=8765, help="port to listen on (8765)")
+    parser.add_argument("--port", type=port, default=8765, help="port to listen on (8765)")
     parser.add_argument(
         "--token",
         help="access token every request must carry; required for any host but 127.0.0.1",
     )
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port must be a number, got {text!r}") from None
-    if not 0 < value < 65536:
-        raise argparse.ArgumentTypeError(f"port must be 1 to 65535, got {value}")
-    return value
 
 
 def run_studio(args: argparse.Namespace) -> int:
