@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DeliveryError
 from .message import Reply
+from .metrics import observe_replies
 
 if TYPE_CHECKING:
     from .database import Database
@@ -144,8 +145,6 @@ def deliver(
     failed (``code = 'deadline'``) like those after a permanent failure. A reply half sent
     (the first parts of a long text) is recorded as failed whole.
     """
-    from .metrics import observe_replies
-
     with turn_deadline(policy):
         for index, reply in enumerate(replies):
             try:

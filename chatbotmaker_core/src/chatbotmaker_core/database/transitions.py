@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..metrics import observe_entries
+
 
 def changes(turn: Any) -> list[tuple[str | None, str]]:
     """``(from, to)`` pairs of a turn, in order: a new user entering the initial state
@@ -27,6 +29,4 @@ def record(conn: Connection, turn: Any) -> None:
     if not pairs:
         return
     turn.store.record_transitions(conn, turn.message.user_id, pairs)
-    from ..metrics import observe_entries
-
     observe_entries(b for _, b in pairs)
