@@ -3,7 +3,6 @@ INFO logs."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -27,7 +26,7 @@ def queued(pg_url, tmp_path, monkeypatch):
 
 
 def drain(bot):
-    asyncio.run(work(bot.queue, WorkerSettings(wait=False, check_interval=0.5)))
+    work(bot.queue, WorkerSettings(wait=False, check_interval=0.5))
 
 
 def job_ids(bot, status):

@@ -1,6 +1,5 @@
 """Queued mode on procrastinate: per-user FIFO, dedupe, outbox in the turn, failed jobs."""
 
-import asyncio
 
 import pytest
 from sqlalchemy import text
@@ -34,7 +33,7 @@ def queued_bot(url, **options):
 
 def drain(bot, concurrency=4):
     settings = WorkerSettings(concurrency=concurrency, wait=False, check_interval=0.5)
-    asyncio.run(work(bot.queue, settings))
+    work(bot.queue, settings)
 
 
 def jobs(bot, status):

@@ -1,6 +1,5 @@
 """Queued mode: the worker delivers a turn's replies itself; the staged job is the fallback."""
 
-import asyncio
 
 import pytest
 from sqlalchemy import text
@@ -28,7 +27,7 @@ def queued_bot(url):
 
 
 def drain(bot):
-    asyncio.run(work(bot.queue, WorkerSettings(concurrency=2, wait=False, check_interval=0.5)))
+    work(bot.queue, WorkerSettings(concurrency=2, wait=False, check_interval=0.5))
 
 
 def deliveries(bot):

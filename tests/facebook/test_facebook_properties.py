@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import uuid
@@ -340,7 +339,7 @@ def fuzz_app(request, graph, db_dir):
         yield bot, client, lambda: None
     else:
         worker = WorkerSettings(wait=False, check_interval=0.5)
-        yield bot, client, lambda: asyncio.run(work(bot.queue, worker))
+        yield bot, client, lambda: work(bot.queue, worker)
         bot.queue.close()
     bot.database.dispose()
 

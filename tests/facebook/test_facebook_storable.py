@@ -7,8 +7,6 @@ of the batch, and the webhook answers 200 for what can never succeed.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import text
 
@@ -44,7 +42,7 @@ def queued(pg_url, graph):
 
 
 def drain(bot):
-    asyncio.run(work(bot.queue, WorkerSettings(wait=False, check_interval=0.5)))
+    work(bot.queue, WorkerSettings(wait=False, check_interval=0.5))
 
 
 def raw_batch(*events: str) -> bytes:

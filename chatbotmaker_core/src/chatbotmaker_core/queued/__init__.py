@@ -6,9 +6,9 @@ connection, so the state change and the pending replies commit together.
 
 In a worker that job is the fallback, not the rule (``docs/decisions.md``, "Queued mode: speed
 and chaos"): it is scheduled ``fallback_after`` seconds ahead, the worker sends the replies itself
-once the turn commits and then marks the job succeeded in one statement. Only a worker that dies
-between the commit and that statement leaves the job to run, later, on another worker (replies
-at least once). A second job per event cost as much worker time as the turn itself.
+once the turn commits, and the statement that ends the worker's batch of jobs marks it succeeded
+with the turn's job. Only a worker that dies between the commit and that statement leaves the job
+to run, later, on another worker (replies at least once).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from ..database import CONNECT_TIMEOUT
 from ..errors import ConfigError
 from ..message import Message, Reply
 from ..storable import UnstorableEvent, describe, is_permanent
+from . import jobs
 from .codec import message_from_job, message_to_job, replies_from_job, replies_to_job
 from .logs import hide_job_arguments
-from .pools import connection_broke, pool_without_check, unchecked_sync_connector
+from .pools import connection_broke, unchecked_pool
 
 if TYPE_CHECKING:
     from ..database import Database
@@ -66,11 +67,12 @@ def conninfo(database: Database) -> str:
 
 
 class Queue:
-    """The procrastinate app of one bot: its two tasks, deferring, and the worker.
+    """The queue of one bot: deferring jobs, running them, and procrastinate's schema.
 
     ``handle`` runs a turn job's message (``Bot.handle``); ``deliver`` sends a delivery job's
     replies. As the bot's :class:`~chatbotmaker_core.turn.ReplySink` it stages a turn's
-    replies as a delivery job inside the turn's transaction.
+    replies as a delivery job inside the turn's transaction. The jobs are procrastinate's; the
+    statements that make and settle them are ``jobs.py``'s, and the worker is ``worker.py``.
     """
 
     stages = True
@@ -90,33 +92,18 @@ class Queue:
         self.database = database
         self._handle = handle
         self._deliver = deliver
-        dsn = self._dsn = conninfo(database)
-        self.app = procrastinate.App(
-            connector=procrastinate.PsycopgConnector(
-                conninfo=dsn, min_size=1, pool_factory=pool_without_check
-            )
-        )
-        # A job that raises (the database went away, a poison event) is retried with
-        # exponential backoff, then left as a failed job for `chatbotmaker jobs`.
-        retry = procrastinate.RetryStrategy(
-            # procrastinate counts retries after the first run; we count runs.
-            max_attempts=max(max_attempts - 1, 0),
-            exponential_wait=retry_wait,
-        )
-        self.turn_task = self.app.task(name=TURN_TASK, queue=QUEUE, retry=retry)(self._run_turn)
-        self.deliver_task = self.app.task(name=DELIVER_TASK, queue=QUEUE, retry=retry)(
-            self._run_delivery
-        )
-        # Deferring from synchronous code (webhook requests, the turn's transaction) goes
-        # through an app on a synchronous connector; the worker uses the asynchronous one.
+        self.dsn = conninfo(database)
+        #: runs of a job before it is parked as failed, and the base of the wait between runs
+        #: (``retry_wait ** run`` seconds, procrastinate's exponential wait)
+        self.max_attempts = max_attempts
+        self.retry_wait = retry_wait
+        #: ``chatbotmaker jobs`` and the schema go through procrastinate itself
         self.sync_app = procrastinate.App(
-            # Webhook threads share this pool: several connections, and a wait for one that
-            # stays under the 20 s Meta gives the webhook (a 5xx makes Meta deliver again).
-            connector=unchecked_sync_connector(procrastinate)(
-                conninfo=dsn, min_size=1, max_size=8, timeout=10
-            )
+            connector=procrastinate.SyncPsycopgConnector(conninfo=self.dsn, min_size=1)
         )
-        self._sync_open = False
+        # Webhook threads share this pool: several connections, and a wait for one that stays
+        # under the 20 s Meta gives the webhook (a 5xx makes Meta deliver again).
+        self._pool: Any = None
         #: seconds a worker's own delivery may take before its staged job may run instead
         self.fallback_after = fallback_after
         # the replies a worker's running turn staged: (job id, user, replies), per job thread
@@ -158,26 +145,32 @@ class Queue:
         the job names the ``channel`` whose messenger sends them.
 
         In a worker's turn the job is a fallback, scheduled ``fallback_after`` seconds ahead,
-        and the worker delivers after the commit (:meth:`_run_turn`) — unless the user still
+        and the worker delivers after the commit (:meth:`run_job`) — unless the user still
         has a delivery job waiting (a worker died before delivering): then those are made due
         now and this one runs after them, so the user's replies keep their order.
         """
-        driver = conn.connection.driver_connection
+        from psycopg.types.json import Jsonb
+
         pending = getattr(self._local, "pending", None)
-        direct = pending is not None and not _hurry_waiting_deliveries(driver, platform_id)
-        job_id = self._defer(
-            DELIVER_TASK,
-            reply_lock(platform_id),
-            # Replies go before turns still waiting, so they do not queue behind the backlog;
-            # procrastinate compares priorities only within a lock, so reply order holds.
-            priority=DELIVERY_PRIORITY,
-            connection=driver,
-            schedule_in={"seconds": self.fallback_after} if direct else None,
-            user_id=platform_id,
-            replies=replies_to_job(replies),
-            channel=channel,
-        )
-        if pending is not None and direct:
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a connection in a transaction is live
+        row = driver.execute(
+            jobs.STAGE,
+            {
+                "queue": QUEUE,
+                "task": DELIVER_TASK,
+                # Replies go before turns still waiting, so they do not queue behind the
+                # backlog; priorities are compared only within a lock, so reply order holds.
+                "priority": DELIVERY_PRIORITY,
+                "lock": reply_lock(platform_id),
+                "args": Jsonb(
+                    {"user_id": platform_id, "replies": replies_to_job(replies), "channel": channel}
+                ),
+                "fallback": self.fallback_after if pending is not None else None,
+            },
+        ).fetchone()
+        job_id, fallback = row
+        if pending is not None and fallback:
             pending.append((job_id, platform_id, replies, channel))
 
     def _defer(
@@ -186,31 +179,43 @@ class Queue:
         lock: str,
         priority: int = 0,
         connection: Any = None,
-        schedule_in: Any = None,  # procrastinate's TimeDeltaParams
+        schedule_in: float = 0.0,
         **kwargs: Any,
     ) -> int:
-        from procrastinate.tasks import configure_task
+        """Insert one job (``kwargs`` are its arguments), on ``connection`` or the pool's."""
+        from psycopg.types.json import Jsonb
 
-        deferrer = configure_task(
-            name=task,
-            job_manager=self.sync_app.job_manager,
-            queue=QUEUE,
-            lock=lock,
-            priority=priority,
-            connection=connection,
-            schedule_in=schedule_in,
-        )
-        return deferrer.defer(**kwargs)
+        params = {
+            "queue": QUEUE,
+            "task": task,
+            "priority": priority,
+            "lock": lock,
+            "args": Jsonb(kwargs),
+            "delay": schedule_in,
+        }
+        if connection is not None:
+            return int(connection.execute(jobs.INSERT, params).fetchone()[0])
+        self._open_sync()
+        with self._pool.connection() as conn:
+            return int(conn.execute(jobs.INSERT, params).fetchone()[0])
 
     def _open_sync(self) -> None:
-        if not self._sync_open:
-            self.sync_app.open()
-            self._sync_open = True
+        if self._pool is None:
+            self._pool = unchecked_pool(self.dsn, max_size=8, timeout=10)
 
     # -- the worker side ---------------------------------------------------------------------
 
-    def _run_turn(self, message: dict[str, Any]) -> None:
-        """Run the turn, then deliver the replies it staged and settle their fallback jobs.
+    def run_job(self, task: str, args: dict[str, Any]) -> list[int]:
+        """Run one job; the fallback delivery jobs whose replies it sent, to be settled."""
+        if task == TURN_TASK:
+            return self._run_turn(**args)
+        if task == DELIVER_TASK:
+            self._run_delivery(**args)
+            return []
+        raise UnknownTask(f"no task {task!r} in this version of chatbotmaker; known: {TASKS}")
+
+    def _run_turn(self, message: dict[str, Any]) -> list[int]:
+        """Run the turn, then deliver the replies it staged.
 
         Only once ``handle`` returned: its transactions committed. Should it raise, whatever
         it staged and committed stays a (scheduled) delivery job."""
@@ -220,36 +225,11 @@ class Queue:
             self._handle(message_from_job(message))
         finally:
             self._local.pending = None
+        settled = []
         for job_id, platform_id, replies, channel in pending:
             self._deliver(platform_id, replies, channel)
-            self._settle(job_id)
-
-    def _settle(self, job_id: int) -> None:
-        """Mark a fallback delivery job succeeded: its replies went out. A job some worker
-        already took (``fallback_after`` passed) is left alone: the user gets them twice.
-
-        One autocommit round trip on a connection of this job thread's own: through the
-        engine's pool it cost a ping, the statement and a commit, as much as the delivery.
-        A connection a restart broke is replaced once before giving up."""
-        for attempt in (1, 2):
-            conn = getattr(self._local, "settle_conn", None)
-            try:
-                if conn is None or conn.closed:
-                    import psycopg
-
-                    conn = self._local.settle_conn = psycopg.connect(self._dsn, autocommit=True)
-                conn.execute(SETTLE, {"id": job_id})
-                return
-            except Exception as error:  # noqa: BLE001 - the replies went out; see below
-                self._local.settle_conn = None
-                if conn is not None:
-                    conn.close()
-                if attempt == 2:
-                    log.warning(
-                        "could not settle delivery job %s (%s); it will deliver its replies again",
-                        job_id,
-                        error,
-                    )
+            settled.append(job_id)
+        return settled
 
     # ``user_id``: the job's argument name, kept so jobs deferred before an upgrade still run
     # ``channel``: absent from jobs deferred before channels existed (the bot's default)
@@ -267,34 +247,21 @@ class Queue:
             # Straight to psycopg, without parameters: the schema's SQL contains '%' signs.
             driver = conn.connection.driver_connection
             assert driver is not None  # a connection in a transaction is live
-            driver.execute(self.app.schema_manager.get_schema())
+            driver.execute(self.sync_app.schema_manager.get_schema())
         log.warning("applied procrastinate's schema to %s", self.database.url)
         return True
 
     def close(self) -> None:
-        if self._sync_open:
-            self.sync_app.close()
-            self._sync_open = False
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
 
-#: a delivered fallback job ends as if it had run: succeeded, one attempt
-SETTLE = (
-    "UPDATE procrastinate_jobs SET status = 'succeeded', attempts = attempts + 1 "
-    "WHERE id = %(id)s AND status = 'todo'"
-)
+class UnknownTask(Exception):
+    """A job of a task this version does not run (a newer release deferred it)."""
 
 
-def _hurry_waiting_deliveries(driver: Any, platform_id: str) -> bool:
-    """Whether the user has delivery jobs not yet done (one statement, in the turn): the
-    fallbacks of a worker that died are then made due now, ahead of this turn's replies."""
-    row = driver.execute(
-        "WITH due AS (UPDATE procrastinate_jobs SET scheduled_at = now() "
-        "WHERE lock = %(lock)s AND status = 'todo' AND scheduled_at > now() RETURNING id) "
-        "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs "
-        "WHERE lock = %(lock)s AND status IN ('todo', 'doing')) OR EXISTS (SELECT 1 FROM due)",
-        {"lock": reply_lock(platform_id)},
-    ).fetchone()
-    return bool(row[0])
+TASKS = ", ".join((TURN_TASK, DELIVER_TASK))
 
 
 def user_lock(platform_id: str) -> str:

@@ -1,38 +1,31 @@
-"""The connection pools of queued mode: procrastinate's, without its check of every connection
-taken from them (a round trip each time, ``docs/performance.md``), and how a query failing on
-a connection that a restart broke is told from the database being down."""
+"""The webhook's connection pool in queued mode, without a check of every connection taken
+from it (a round trip each time: a third of the webhook's enqueue, ``docs/performance.md``),
+and how a query failing on a connection that a restart broke is told from the database being
+down."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def pool_without_check(**options: Any) -> Any:
-    """procrastinate's worker pool, without its check of every connection taken from it.
+def unchecked_pool(conninfo: str, *, max_size: int, timeout: float) -> Any:
+    """An open pool of autocommit connections that are not checked when taken.
 
-    That check is a round trip to PostgreSQL before each of the two queries a job costs
-    (fetch, finish), a fifth of a worker's time per event (``docs/performance.md``). A
-    connection broken by a restart fails its query instead, the pool counts it as returned
-    bad, and the worker's supervisor restarts the procrastinate worker (``worker.py``).
-    """
-    from psycopg_pool import AsyncConnectionPool
-
-    return AsyncConnectionPool(**{**options, "check": None})
-
-
-def unchecked_sync_connector(procrastinate: Any) -> Any:
-    """procrastinate's synchronous connector (the webhook's), its pool without the check of
-    every connection taken from it: that round trip was a third of the webhook's enqueue
-    (``docs/performance.md``). :meth:`Queue.enqueue` tries again once when a connection a
-    restart broke fails its query; the pool drops such a connection when it comes back."""
+    :meth:`Queue.enqueue` tries again once when a connection a restart broke fails its query;
+    the pool drops such a connection when it comes back."""
     from psycopg_pool import ConnectionPool
 
-    class UncheckedSyncConnector(procrastinate.SyncPsycopgConnector):
-        @staticmethod
-        def _create_pool(pool_args: dict[str, Any]) -> Any:
-            return ConnectionPool(**pool_args, open=False, check=None)
-
-    return UncheckedSyncConnector
+    pool = ConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=max_size,
+        timeout=timeout,
+        kwargs={"autocommit": True},
+        check=None,
+        open=False,
+    )
+    pool.open()
+    return pool
 
 
 def connection_broke(error: BaseException) -> bool:
@@ -43,3 +36,26 @@ def connection_broke(error: BaseException) -> bool:
 
     cause = error.__cause__ or error
     return isinstance(cause, psycopg.OperationalError) and not isinstance(cause, PoolTimeout)
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is the database being out of reach: a connection
+    refused or cut, a server shutting down, no connection to be had from a pool. Not a query
+    cancelled or a lock not available: an event can cause those every time it runs."""
+    import psycopg
+    from sqlalchemy import exc
+
+    seen: BaseException | None = error
+    for _ in range(10):  # a chain of causes, never a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable):
+            return False
+        if isinstance(seen, psycopg.OperationalError | psycopg.InterfaceError):
+            return True
+        if isinstance(seen, exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, exc.TimeoutError):  # SQLAlchemy's pool had no connection to give
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -1,44 +1,45 @@
-"""``chatbotmaker worker``: a procrastinate worker that also rescues stalled jobs.
+"""``chatbotmaker worker``: threads that run the queue's jobs, and rescue stalled ones.
 
-A worker killed mid-turn leaves its job in ``doing``; its transaction died with it, so nothing
-of the turn was committed. Every worker sends heartbeats, and every ``check_interval`` seconds
-looks for jobs whose worker has been silent for ``stalled_after`` seconds and retries them. The
-retried turn finds its message id unclaimed and runs once.
+A worker is ``concurrency`` job threads (``runner.py``: each fetches a batch of jobs, runs them
+and settles them), a thread that LISTENs for new jobs and wakes an idle job thread, and one that
+keeps the worker's heartbeat and rescues stalled jobs. A worker killed mid-turn leaves its jobs
+in ``doing``; the turn's transaction died with it, so nothing of it was committed. Every
+``check_interval`` seconds each worker retries the jobs of workers silent for ``stalled_after``
+seconds; the retried turn finds its message id unclaimed and runs once.
 
-When the database goes away (a restart, a failover), procrastinate's worker either stops on the
-error, or goes on with its heartbeat or LISTEN task dead, or with a job whose end it could not
-record still ``doing``. So :func:`work` supervises it: after a database error, or when its
-connection pool saw a connection break, it stops the procrastinate worker gracefully and
-starts a new one, every ``RESTART_DELAY`` seconds until the database answers. The old worker's
-unfinished jobs are then retried as stalled jobs. Only SIGINT and SIGTERM end :func:`work`.
+Each thread has its own connection and reconnects, every ``RESTART_DELAY`` seconds, when the
+database goes away (a restart, a failover); only SIGINT and SIGTERM end :func:`work` (with
+``wait = false``, an empty queue too). The jobs, their statuses and their events are
+procrastinate's (``jobs.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import signal
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from procrastinate.exceptions import ConnectorException
-
 from ..errors import ConfigError, did_you_mean
 from ..ranges import Range
-from . import QUEUE, Queue
+from . import QUEUE, Queue, jobs
+from .pools import is_connection_error
+from .runner import RESTART_DELAY, JobRunner
 
 log = logging.getLogger(__name__)
-
-RESTART_DELAY = 1.0  # seconds between attempts to restart a worker that lost the database
 
 
 @dataclass(frozen=True)
 class WorkerSettings:
     """The ``[worker]`` table of the config."""
 
-    concurrency: int = 4
+    concurrency: int = 4  # job threads
+    #: jobs a thread takes at once (one fetch and one settling statement for all of them);
+    #: at most one per user, so a user's next event waits for the batch to end
+    batch: int = 8
     heartbeat_interval: float = 5.0
     stalled_after: float = 30.0
     check_interval: float = 10.0
@@ -75,6 +76,7 @@ class WorkerSettings:
 #: [worker] option -> its range (``wait`` is a boolean)
 WORKER_RANGES = {
     "concurrency": Range(1, why="jobs run at once"),
+    "batch": Range(1, why="jobs a thread takes at once"),
     "heartbeat_interval": Range(0, exclusive=True, why="seconds"),
     "stalled_after": Range(0, exclusive=True, why="seconds"),
     "check_interval": Range(0, exclusive=True, why="seconds"),
@@ -86,7 +88,7 @@ def _problems(settings: WorkerSettings) -> list[str]:
     problems = []
     for key, allowed in WORKER_RANGES.items():
         value = getattr(settings, key)
-        integer = key == "concurrency"
+        integer = key in ("concurrency", "batch")
         if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
             kind = "an integer" if integer else "a number"
             problems.append(f"[worker] {key} must be {kind}, got {value!r}")
@@ -105,140 +107,163 @@ def _problems(settings: WorkerSettings) -> list[str]:
     return problems
 
 
-async def _retry_stalled(queue: Queue, settings: WorkerSettings) -> None:
-    manager = queue.app.job_manager
-    while True:
-        await asyncio.sleep(settings.check_interval)
-        try:
-            stalled = await manager.get_stalled_jobs(
-                queue=QUEUE, seconds_since_heartbeat=settings.stalled_after
-            )
-        except Exception:  # noqa: BLE001 - the database may be restarting; try again later
-            log.exception("could not check for stalled jobs")
-            continue
-        for job in stalled:
-            log.warning("retrying stalled job %s (%s, lock %s)", job.id, job.task_name, job.lock)
+class Worker:
+    """One ``chatbotmaker worker`` process: its threads, its worker row, its stop."""
+
+    def __init__(self, queue: Queue, settings: WorkerSettings) -> None:
+        self.queue = queue
+        self.settings = settings
+        #: set by SIGINT or SIGTERM, or by an empty queue when ``wait`` is false: the job
+        #: threads finish their running jobs and end
+        self.stopping = threading.Event()
+        self.worker_id: int | None = None
+        self._wake = threading.Condition()
+        self._conns: dict[str, Any] = {}
+
+    # -- waiting for work --------------------------------------------------------------------
+
+    def idle(self, timeout: float) -> None:
+        """Wait until a job is inserted (a notification) or ``timeout`` seconds pass."""
+        with self._wake:
+            self._wake.wait(timeout)
+
+    def _listen(self) -> None:
+        """LISTEN for procrastinate's job-inserted notifications; each wakes one idle thread."""
+        while not self.stopping.is_set():
             try:
-                await manager.retry_job(job)
-            except Exception as error:  # noqa: BLE001 - e.g. it ended meanwhile
-                log.warning("could not retry stalled job %s: %s", job.id, error.__cause__ or error)
+                conn = self._connect("listen")
+                conn.execute(jobs.listen_channel(QUEUE))
+                while not self.stopping.is_set():
+                    for _ in conn.notifies(timeout=1.0):
+                        with self._wake:
+                            self._wake.notify()
+            except Exception as error:  # noqa: BLE001 - reconnect; idle threads poll meanwhile
+                self._lost("listen", error)
 
+    # -- heartbeat and stalled jobs ----------------------------------------------------------
 
-class _Supervisor:
-    """Why the running procrastinate worker is being stopped: SIGINT or SIGTERM (``stopping``:
-    finish the running jobs, then end) or a broken database connection (``restarting``)."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-    LOST = ("connections_lost", "returns_bad", "connections_errors")  # pool stats counters
-
-    def __init__(self) -> None:
-        self.stopping = False
-        self.restarting = False
-        self.runner: asyncio.Task[None] | None = None
-        self._loop = asyncio.get_running_loop()
-        self._installed: list[int] = []
-        for signum in self.SIGNALS:
+    def _register(self) -> None:
+        """A worker row of our own (procrastinate's ``procrastinate_workers``)."""
+        while not self.stopping.is_set():
             try:
-                self._loop.add_signal_handler(signum, self._on_signal)
-            except (RuntimeError, ValueError, NotImplementedError):  # not the main thread
-                continue
-            self._installed.append(signum)
+                row = self._connect("keep").execute(jobs.REGISTER).fetchone()
+                self.worker_id = int(row[0])
+                return
+            except Exception as error:  # noqa: BLE001 - the database may be starting
+                self._lost("keep", error)
 
-    def _on_signal(self) -> None:
-        log.warning("stop requested; finishing the running jobs (signal again to force)")
-        self.stopping = True
-        self.uninstall()  # a second signal has its default effect
-        self._stop_runner()
-
-    async def watch(self, queue: Queue, interval: float) -> None:
-        """Restart the worker when its pool saw a connection break or fail to open."""
-        pool = queue.app.connector.pool
-        while True:
-            await asyncio.sleep(interval)
-            lost = {key: n for key, n in pool.pop_stats().items() if key in self.LOST and n}
-            if lost and not self.restarting and not self.stopping:
-                log.warning("database connection lost (%s); restarting the worker", lost)
-                self.restarting = True
-                self._stop_runner()
-
-    def _stop_runner(self) -> None:
-        if self.runner is not None:
-            self.runner.cancel()  # procrastinate then stops gracefully: running jobs finish
-
-    def uninstall(self) -> None:
-        for signum in self._installed:
-            self._loop.remove_signal_handler(signum)
-        self._installed = []
-
-
-async def work(queue: Queue, settings: WorkerSettings) -> None:
-    """Run the worker until SIGINT or SIGTERM; with ``wait=False``, until no job is left,
-    including the delivery jobs that turns defer and the retries of failing jobs."""
-    async with queue.app.open_async():
-        supervisor = _Supervisor()
-        side_tasks = [
-            asyncio.create_task(_retry_stalled(queue, settings)),
-            asyncio.create_task(supervisor.watch(queue, settings.heartbeat_interval)),
-        ]
-        try:
-            while not supervisor.stopping:
-                supervisor.restarting = False
-                queue.app.connector.pool.pop_stats()
-                supervisor.runner = asyncio.create_task(
-                    queue.app.run_worker_async(
-                        queues=[QUEUE],
-                        concurrency=settings.concurrency,
-                        wait=settings.wait,
-                        update_heartbeat_interval=settings.heartbeat_interval,
-                        stalled_worker_timeout=settings.stalled_after,
-                        fetch_job_polling_interval=settings.poll_interval,
-                        install_signal_handlers=False,  # the supervisor's: see _Supervisor
-                    )
-                )
-                try:
-                    await supervisor.runner
-                except ConnectorException as error:
+    def _keep(self) -> None:
+        """Every ``heartbeat_interval``: the heartbeat (a new worker row when ours was pruned
+        while the database was out of reach); every ``check_interval``: stalled jobs."""
+        settings = self.settings
+        next_check = 0.0
+        while not self.stopping.wait(min(settings.heartbeat_interval, settings.check_interval)):
+            try:
+                conn = self._connect("keep")
+                beat = conn.execute(jobs.HEARTBEAT, {"worker": self.worker_id})
+                if beat.rowcount == 0:
                     log.warning(
-                        "worker stopped on a database error (%s); restarting in %.1fs",
-                        error.__cause__ or error,
-                        RESTART_DELAY,
+                        "worker %s was pruned as stalled; registering again", self.worker_id
                     )
-                    await asyncio.sleep(RESTART_DELAY)
-                    continue
-                except asyncio.CancelledError:
-                    if not (supervisor.stopping or supervisor.restarting):
-                        raise  # work() itself was cancelled
-                    continue
-                finally:
-                    supervisor.runner = None
-                if supervisor.stopping:
-                    break
-                if settings.wait:  # it stopped by itself
-                    log.warning("worker stopped; restarting in %.1fs", RESTART_DELAY)
-                    await asyncio.sleep(RESTART_DELAY)
-                elif not await _jobs_left(queue):
-                    break
-                else:
-                    await asyncio.sleep(0.05)
+                    self.worker_id = int(conn.execute(jobs.REGISTER).fetchone()[0])
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + settings.check_interval
+                    self._retry_stalled(conn)
+            except Exception as error:  # noqa: BLE001 - the database may be restarting
+                self._lost("keep", error)
+
+    def _retry_stalled(self, conn: Any) -> None:
+        seconds = self.settings.stalled_after
+        rows = conn.execute(jobs.RETRY_STALLED, {"queue": QUEUE, "seconds": seconds}).fetchall()
+        for job_id, task, lock in rows:
+            log.warning("retrying stalled job %s (%s, lock %s)", job_id, task, lock)
+        conn.execute(jobs.PRUNE_WORKERS, {"seconds": seconds})
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connect(self, name: str) -> Any:
+        conn = self._conns.get(name)
+        if conn is None or conn.closed:
+            import psycopg
+
+            conn = self._conns[name] = psycopg.connect(self.queue.dsn, autocommit=True)
+        return conn
+
+    def _lost(self, name: str, error: BaseException) -> None:
+        level = logging.WARNING if is_connection_error(error) else logging.ERROR
+        log.log(level, "%s: database error (%s); again in %.1fs", name, error, RESTART_DELAY)
+        conn = self._conns.pop(name, None)
+        if conn is not None:
+            conn.close()
+        self.stopping.wait(RESTART_DELAY)
+
+    # -- the process -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until SIGINT or SIGTERM; with ``wait=False``, until no job is left, including
+        the delivery jobs that turns defer and the retries of failing jobs."""
+        installed = _install_signals(self._on_signal)
+        try:
+            self._register()
+            side = [
+                threading.Thread(target=self._listen, name="listen", daemon=True),
+                threading.Thread(target=self._keep, name="keep", daemon=True),
+            ]
+            runners = [
+                threading.Thread(target=JobRunner(self, f"jobs-{n}").run, name=f"jobs-{n}")
+                for n in range(self.settings.concurrency)
+            ]
+            for thread in side + runners:
+                thread.start()
+            for thread in runners:
+                while thread.is_alive():
+                    thread.join(0.2)  # in slices: the main thread must see signals
+            self.stopping.set()
+            with self._wake:
+                self._wake.notify_all()
+            for thread in side:
+                thread.join(5)
+            self._unregister()
         finally:
-            supervisor.uninstall()
-            for task in side_tasks:
-                task.cancel()
-            for task in side_tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            _restore_signals(installed)
+
+    def _unregister(self) -> None:
+        try:
+            self._connect("keep").execute(jobs.UNREGISTER, {"worker": self.worker_id})
+        except Exception as error:  # noqa: BLE001 - its row goes when pruned as stalled
+            log.warning("could not unregister worker %s: %s", self.worker_id, error)
+        for conn in self._conns.values():
+            conn.close()
+        self._conns.clear()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        log.warning("stop requested; finishing the running jobs (signal again to force)")
+        self.stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+        for number in SIGNALS:  # a second signal has its default effect
+            signal.signal(number, signal.SIG_DFL)
 
 
-async def _jobs_left(queue: Queue) -> bool:
-    manager = queue.app.job_manager
-    return any(
-        [
-            *await manager.list_jobs_async(queue=QUEUE, status="todo"),
-            *await manager.list_jobs_async(queue=QUEUE, status="doing"),
-        ]
-    )
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _install_signals(handler: Any) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {number: signal.signal(number, handler) for number in SIGNALS}
+
+
+def _restore_signals(installed: dict[int, Any]) -> None:
+    for number, previous in installed.items():
+        signal.signal(number, previous)
+
+
+def work(queue: Queue, settings: WorkerSettings) -> None:
+    """Run a worker in this process (see :meth:`Worker.run`)."""
+    Worker(queue, settings).run()
 
 
 def run_worker(queue: Queue, settings: WorkerSettings) -> None:
     queue.apply_schema()
-    asyncio.run(work(queue, settings))
+    work(queue, settings)
