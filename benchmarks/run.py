@@ -85,12 +85,12 @@ def new_folder() -> Path:
 
 
 def write_outputs(results: dict[str, Any], folder: Path, publish: bool) -> list[Path]:
-    from plots import plot_all  # matplotlib only now: a failed benchmark still leaves JSON
-
     results["summary"] = summarise(results)
     (folder / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     table = markdown(results["summary"], results)
     (folder / "summary.md").write_text(table)
+    from plots import plot_all  # matplotlib only now: the JSON and the summary are written
+
     plots = plot_all(results, folder)
     print("\n" + table)
     if publish:

@@ -168,14 +168,15 @@ def _webhook_rows(webhook: dict[str, Any]) -> list[dict[str, Any]]:
             f"{nproc} cores busy, PostgreSQL {busiest.get('postgres', 0):.2f})"
             if saturated_at is None
             else (
-                f"{saturated_at[1]} saturated at {saturated_at[0]} workers "
+                f"{saturated_at[1]} saturated at {saturated_at[0]} "
+                f"worker{'s' if saturated_at[0] > 1 else ''} "
                 f"({saturated_at[2].get('machine', 0):.2f} of {nproc} cores busy, "
                 f"PostgreSQL {saturated_at[2].get('postgres', 0):.2f})"
             )
         )
         rows.append(
             _row(
-                "queued: events/s with 1, 2, 4 workers",
+                f"queued: events/s with {', '.join(str(w) for w, _ in queued)} workers",
                 " → ".join(f"{eps:.0f}" for _, eps in curve),
                 "grows until saturated",
                 grows,
@@ -196,6 +197,10 @@ def _webhook_rows(webhook: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _cpu(result: dict[str, Any], group: str) -> Any:
     return (result.get("cpu_ms_per_event") or {}).get(group, "–")
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
 def _rate_rows(rate: dict[str, Any]) -> list[dict[str, Any]]:
@@ -222,7 +227,7 @@ def _rate_rows(rate: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         _row(
             f"reply p50 at a steady {offered:g} events/s: queued-2 / inline-pg",
-            f"{ratio:.2f}x ({q50:,.0f} / {i50:,.0f} ms)",
+            f"{ratio:.2f}x ({_ms(q50)} / {_ms(i50)} ms)",
             f"≤ {TARGETS['rate_latency']:g}x",
             ratio <= TARGETS["rate_latency"] and not failed,
             note,

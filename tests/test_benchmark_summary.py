@@ -110,13 +110,13 @@ def test_without_a_hand_written_run_there_is_no_framework_ratio():
 def test_reply_latency_at_a_steady_rate_within_twice_inline():
     (row,) = summary.summarise({"webhook_rate": rate_pass(110.0, 55.0)})
     assert row["what"] == "reply p50 at a steady 40 events/s: queued-2 / inline-pg"
-    assert (row["value"], row["target"], row["met"]) == ("2.00x (110 / 55 ms)", "≤ 2x", True)
+    assert (row["value"], row["target"], row["met"]) == ("2.00x (110 / 55.0 ms)", "≤ 2x", True)
     assert row["note"] == "queued-2 served 40.0 ev/s, inline-pg served 40.2 ev/s"
 
 
 def test_reply_latency_at_a_steady_rate_past_twice_inline_is_missed():
     (row,) = summary.summarise({"webhook_rate": rate_pass(150.0, 55.0, queued_eps=30.0)})
-    assert (row["value"], row["met"]) == ("2.73x (150 / 55 ms)", False)
+    assert (row["value"], row["met"]) == ("2.73x (150 / 55.0 ms)", False)
     assert row["note"].endswith("; queued-2 fell behind the offered rate")
     assert "| reply p50 at a steady 40 events/s: queued-2 / inline-pg |" in summary.markdown([row])
 
