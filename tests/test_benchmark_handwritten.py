@@ -57,10 +57,10 @@ def handwritten(tmp_path, monkeypatch):
     try:
         yield app, graph, url
     finally:
-        if app._graph is not None:
-            app._graph.close()
-        if app._store is not None:
-            app._store.conn.close()
+        if getattr(app._local, "graph", None) is not None:
+            app._local.graph.close()
+        if getattr(app._local, "store", None) is not None:
+            app._local.store.conn.close()
         graph.stop()
         for name in [m for m in sys.modules if m.split(".")[0] == "load_bot"]:
             del sys.modules[name]  # benchmarks/ leaves sys.path: so do its modules

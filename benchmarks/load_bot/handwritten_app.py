@@ -26,6 +26,7 @@ import http.client
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -43,9 +44,9 @@ PROOF = hmac.new(SECRET, TOKEN.encode(), hashlib.sha256).hexdigest()
 SEND_PATH = "/v25.0/me/messages?" + urlencode({"access_token": TOKEN, "appsecret_proof": PROOF})
 SEND_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
-# Per gunicorn worker (each imports this module after the fork): opened on first use.
-_store: PgStore | SqliteStore | None = None
-_graph: http.client.HTTPConnection | None = None
+#: the database and Send API connections of a gunicorn worker (each imports this module after
+#: the fork), opened on first use; per thread, should gunicorn run threads (``--threads``)
+_local = threading.local()
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -66,12 +67,12 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
         messages = _messages(json.loads(body))
     except (ValueError, TypeError, KeyError, AttributeError):  # JSON or shape
         return _answer(start_response, "400 Bad Request", b"malformed body")
-    global _store
-    if _store is None:
-        _store = open_store(DATABASE_URL)
+    store: PgStore | SqliteStore | None = getattr(_local, "store", None)
+    if store is None:
+        store = _local.store = open_store(DATABASE_URL)
     for user_id, message_id, text in messages:
         try:
-            replies = _store.turn(user_id, message_id, text)
+            replies = store.turn(user_id, message_id, text)
         except Exception:  # noqa: BLE001 - Meta redelivers after a 5xx; the claim was undone
             log.exception("turn failed for message %s", message_id)
             return _answer(start_response, "500 Internal Server Error", b"turn failed")
@@ -97,21 +98,23 @@ def _messages(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
 def _send(user_id: str, text: str) -> None:
     """One Send API call on this worker's keep-alive connection (reopened once if the
     server closed it); a failure is logged, as a delivery failure would be recorded."""
-    global _graph
     data = json.dumps(
         {"recipient": {"id": user_id}, "messaging_type": "RESPONSE", "message": {"text": text}},
         separators=(",", ":"),
     ).encode()
     for attempt in (1, 2):
-        if _graph is None:
-            _graph = http.client.HTTPConnection(GRAPH.hostname, GRAPH.port, timeout=10)
+        graph: http.client.HTTPConnection | None = getattr(_local, "graph", None)
+        if graph is None:
+            graph = _local.graph = http.client.HTTPConnection(
+                GRAPH.hostname, GRAPH.port, timeout=10
+            )
         try:
-            _graph.request("POST", SEND_PATH, body=data, headers=SEND_HEADERS)
-            response = _graph.getresponse()
+            graph.request("POST", SEND_PATH, body=data, headers=SEND_HEADERS)
+            response = graph.getresponse()
             response.read()
         except (OSError, http.client.HTTPException):
-            _graph.close()
-            _graph = None
+            graph.close()
+            _local.graph = None
             if attempt == 2:
                 log.error("Send API unreachable: reply to %s not sent", user_id)
             continue
