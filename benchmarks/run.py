@@ -6,12 +6,14 @@
     .venv/bin/python benchmarks/run.py --only turns --turns-args "--backends sqlite"
     .venv/bin/python benchmarks/run.py --plot-only benchmarks/results/latest
 
-The three benchmarks run one after the other, each in a process of its own, so none of them
+The benchmarks run one after the other, each in a process of its own, so none of them
 disturbs another: ``turns.py`` (in-process turns against 0.0.13 and raw SQL), ``webhook_load.py``
-(gunicorn end to end, bare Flask / inline / queued with 1, 2, 4 workers) and ``footprint.py``
-(memory over 100k turns, start-up). Each writes its own JSON into the run's folder
+(gunicorn end to end, bare Flask / hand-written / inline / queued with 1, 2, 4 workers), the
+same again paced (``webhook_rate``: inline-pg and queued-2 offered a steady 40 events/s, for
+reply latency below capacity) and ``footprint.py`` (memory over 100k turns, start-up). Each
+writes its own JSON into the run's folder
 (``benchmarks/results/<time>/``, also reachable as ``benchmarks/results/latest``); this script
-then writes ``results.json`` (all three, plus ``summary``: the headline figures checked against
+then writes ``results.json`` (all of them, plus ``summary``: the headline figures checked against
 the targets), ``summary.md`` (the table in docs/performance.md) and the PNG plots
 (``plots.py``). ``--publish`` copies the plots and the summary into ``docs/performance/``.
 The exit status is 1 if a benchmark failed or a target was missed.
@@ -40,16 +42,24 @@ DOCS = HERE.parent / "docs" / "performance"
 BENCHMARKS = {
     "turns": "turns.py",
     "webhook": "webhook_load.py",
+    "webhook_rate": "webhook_load.py",
     "footprint": "footprint.py",
 }
+#: the paced pass: a steady 40 events/s, below both scenarios' capacity, 400 events each
+#: (about 10 s; ``--quick``: its 24 users x 8 messages, about 5 s)
+RATE = 40
+FIXED_ARGS = {
+    "webhook_rate": ["--rate", str(RATE), "--scenarios", "inline-pg,queued-2"],
+}
+FULL_ARGS = {"webhook_rate": ["--users", "40", "--messages", "10"]}
 
 
 def run_one(name: str, folder: Path, quick: bool, extra: str) -> dict[str, Any]:
     """Run one benchmark script; its JSON (or an ``error`` entry)."""
     output = folder / f"{name}.json"
     argv = [sys.executable, str(HERE / BENCHMARKS[name]), "--output", str(output)]
-    if quick:
-        argv.append("--quick")
+    argv += FIXED_ARGS.get(name, [])
+    argv += ["--quick"] if quick else FULL_ARGS.get(name, [])
     argv += shlex.split(extra)
     print(f"\n=== {name}: {shlex.join(argv[1:])}", flush=True)
     started = time.monotonic()
@@ -75,12 +85,12 @@ def new_folder() -> Path:
 
 
 def write_outputs(results: dict[str, Any], folder: Path, publish: bool) -> list[Path]:
-    from plots import plot_all  # matplotlib only now: a failed benchmark still leaves JSON
-
     results["summary"] = summarise(results)
     (folder / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     table = markdown(results["summary"], results)
     (folder / "summary.md").write_text(table)
+    from plots import plot_all  # matplotlib only now: the JSON and the summary are written
+
     plots = plot_all(results, folder)
     print("\n" + table)
     if publish:
@@ -100,7 +110,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only", default=",".join(BENCHMARKS), help=f"some of {','.join(BENCHMARKS)}"
     )
     for name in BENCHMARKS:
-        parser.add_argument(f"--{name}-args", default="", help=f"more options for {name}")
+        option = f"--{name.replace('_', '-')}-args"
+        parser.add_argument(option, default="", help=f"more options for {name}")
     parser.add_argument("--publish", action="store_true", help="copy plots to docs/performance")
     parser.add_argument("--plot-only", type=Path, help="re-plot the results.json in this folder")
     return parser.parse_args(argv)

@@ -10,6 +10,9 @@ single-threaded epoll server costing about 0.1 ms of CPU per request) that times
 API call, and for each
 scenario a fresh database, ``chatbotmaker init-db``, gunicorn serving
 ``chatbotmaker_core.web:app_from_env()`` and, in queued mode, ``chatbotmaker worker`` processes.
+Two contenders run on the same gunicorn command for comparison: ``bare`` (a Flask view that
+answers 200: the web stack's ceiling) and ``handwritten-pg``/``handwritten-sqlite`` (the same
+work as inline, written by hand on the raw driver: ``load_bot/handwritten_app.py``).
 
 The client posts signed, Meta-shaped bodies (``entry[].messaging[]``; a share of them batch
 several events of several users, as entries or as messaging items) from ``--concurrency``
@@ -94,6 +97,20 @@ def _install_signal_handlers() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _ratios(results: list[dict[str, Any]]) -> None:
+    """Each scenario's throughput over bare Flask's (the web stack's ceiling, informative) and
+    over the hand-written contender's on the same database (the framework's cost)."""
+    ran = {r["scenario"]: r for r in results if r["ok"] and r.get("throughput_eps")}
+    for r in results:
+        if not r.get("throughput_eps"):
+            continue
+        database = "sqlite" if r["setup"].get("database") == "sqlite" else "pg"
+        for key, name in (("bare", "bare"), ("handwritten", f"handwritten-{database}")):
+            other = ran.get(name)
+            if other is not None and other is not r and r["setup"]["mode"] != "bare":
+                r[f"throughput_vs_{key}"] = round(r["throughput_eps"] / other["throughput_eps"], 3)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     load = QUICK if args.quick else Load()
@@ -155,11 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "results": results,
             "seconds": round(time.monotonic() - began, 1),
         }
-    bare = next((r for r in results if r["scenario"] == "bare" and r["ok"]), None)
-    if bare is not None and bare.get("throughput_eps"):
-        for r in results:
-            if r is not bare and r.get("throughput_eps"):
-                r["throughput_vs_bare"] = round(r["throughput_eps"] / bare["throughput_eps"], 3)
+    _ratios(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from load_bot.handwritten_db import read_state
 from load_bot.scenarios import Scenario
 from load_bot.workload import Body, Event
 
@@ -22,10 +23,6 @@ def check(
     problems: list[str],
 ) -> dict[str, Any]:
     """Exactly once and in order, from the database and from what the Graph API received."""
-    from sqlalchemy import and_, func, select, text
-
-    from chatbotmaker_core import Database
-
     once: list[str] = []
     order: list[str] = []
     lost = [b for b in bodies if b.done is None or b.status != 200]
@@ -41,39 +38,12 @@ def check(
         expected_count[event.user] += 1
         mids.add(event.mid)
 
-    database = Database(database_url)
-    models = database.models
-    try:
-        with database.engine.connect() as conn:
-            rows = conn.execute(
-                select(models.User.fb_id, models.Argument.value).join(
-                    models.Argument,
-                    and_(
-                        models.Argument.user_id == models.User.id,
-                        models.Argument.name == COUNTER,
-                    ),
-                    isouter=True,
-                )
-            ).all()
-            handled = set(conn.execute(select(models.HandledMessage.message_id)).scalars())
-            failures = conn.execute(
-                select(func.count()).select_from(models.DeliveryFailure)
-            ).scalar()
-            jobs: dict[str, int] = {}
-            queue_ms: dict[str, dict[str, float]] = {}
-            if scenario.mode == "queued":
-                for task, status, n in conn.execute(
-                    text(
-                        "SELECT task_name, status, count(*) FROM procrastinate_jobs "
-                        "GROUP BY 1, 2 ORDER BY 1, 2"
-                    )
-                ):
-                    jobs[f"{task}:{status}"] = n
-                for task, *values in conn.execute(text(QUEUE_TIMINGS)):
-                    keys = ("wait_p50", "wait_p99", "run_p50", "run_p99")
-                    queue_ms[task] = {k: round(v, 1) for k, v in zip(keys, values, strict=True)}
-    finally:
-        database.dispose()
+    if scenario.mode == "handwritten":  # the hand-written contender's own tables
+        assert database_url is not None
+        rows, handled = read_state(database_url)
+        failures, jobs, queue_ms = 0, {}, {}
+    else:
+        rows, handled, failures, jobs, queue_ms = _read_chatbotmaker(scenario, database_url)
 
     counters = {user: value for user, value in rows}
     wrong = {
@@ -134,6 +104,49 @@ def check(
         "jobs": jobs,
         "queue_ms": queue_ms,
     }
+
+
+def _read_chatbotmaker(scenario: Scenario, database_url: str | None) -> tuple[Any, ...]:
+    """Counters, handled ids, delivery failures, and in queued mode the jobs and their
+    timings, from chatbotmaker's tables."""
+    from sqlalchemy import and_, func, select, text
+
+    from chatbotmaker_core import Database
+
+    jobs: dict[str, int] = {}
+    queue_ms: dict[str, dict[str, float]] = {}
+    database = Database(database_url)
+    models = database.models
+    try:
+        with database.engine.connect() as conn:
+            rows = conn.execute(
+                select(models.User.fb_id, models.Argument.value).join(
+                    models.Argument,
+                    and_(
+                        models.Argument.user_id == models.User.id,
+                        models.Argument.name == COUNTER,
+                    ),
+                    isouter=True,
+                )
+            ).all()
+            handled = set(conn.execute(select(models.HandledMessage.message_id)).scalars())
+            failures = conn.execute(
+                select(func.count()).select_from(models.DeliveryFailure)
+            ).scalar()
+            if scenario.mode == "queued":
+                for task, status, n in conn.execute(
+                    text(
+                        "SELECT task_name, status, count(*) FROM procrastinate_jobs "
+                        "GROUP BY 1, 2 ORDER BY 1, 2"
+                    )
+                ):
+                    jobs[f"{task}:{status}"] = n
+                for task, *values in conn.execute(text(QUEUE_TIMINGS)):
+                    keys = ("wait_p50", "wait_p99", "run_p50", "run_p99")
+                    queue_ms[task] = {k: round(v, 1) for k, v in zip(keys, values, strict=True)}
+    finally:
+        database.dispose()
+    return rows, handled, failures, jobs, queue_ms
 
 
 #: per task, from procrastinate's event log: the wait from deferred to started and the run

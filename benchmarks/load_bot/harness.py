@@ -22,6 +22,7 @@ from load_bot.checks import check
 from load_bot.client import Client
 from load_bot.cpu import cpu_snapshot
 from load_bot.graph_api import GraphApi
+from load_bot.handwritten_db import create_schema
 from load_bot.measure import measure
 from load_bot.processes import BENCHMARKS, PYTHON, Processes, child_env, wait_healthy
 from load_bot.scenarios import CONFIG_TEMPLATE, Load, Scenario
@@ -122,6 +123,13 @@ class Harness:
             env = child_env(**self.secrets)
             if scenario.mode == "bare":
                 app = "load_bot.bare_app:app"
+            elif scenario.mode == "handwritten":  # its own tables, configured by environment
+                database_url = self._database(scenario, tag)
+                create_schema(database_url)
+                env["HANDWRITTEN_DATABASE_URL"] = database_url
+                env["HANDWRITTEN_GRAPH_URL"] = graph.url
+                phase("database")
+                app = "load_bot.handwritten_app:app"
             else:
                 database_url = self._database(scenario, tag)
                 config = self.workdir / f"{tag}.toml"

@@ -35,12 +35,14 @@ concurrency = {worker_concurrency}
 
 @dataclass(frozen=True)
 class Scenario:
-    """One server set-up. ``mode``: ``inline``, ``queued`` or ``bare`` (a Flask app that
-    answers 200 and does nothing else: the web stack's ceiling, no replies to wait for)."""
+    """One server set-up. ``mode``: ``inline``, ``queued``, ``handwritten`` (the same work
+    as inline with no framework: ``load_bot/handwritten_app.py``) or ``bare`` (a Flask app
+    that answers 200 and does nothing else: the web stack's ceiling, no replies to wait
+    for)."""
 
     name: str
     mode: str
-    database: str = "postgresql"  # or "sqlite" (inline only), ignored by "bare"
+    database: str = "postgresql"  # or "sqlite" (inline, handwritten), ignored by "bare"
     web_workers: int = 4
     web_worker_class: str = "sync"
     queue_workers: int = 0
@@ -61,6 +63,8 @@ SCENARIOS = {
     s.name: s
     for s in (
         Scenario("bare", "bare"),
+        Scenario("handwritten-pg", "handwritten"),
+        Scenario("handwritten-sqlite", "handwritten", database="sqlite"),
         Scenario("inline-pg", "inline"),
         Scenario("inline-sqlite", "inline", database="sqlite"),
         Scenario("inline-pg-mixed", "inline", mixed=True),
