@@ -1,6 +1,5 @@
 """Queued mode on procrastinate: per-user FIFO, dedupe, outbox in the turn, failed jobs."""
 
-
 import pytest
 from sqlalchemy import text
 

@@ -1,6 +1,5 @@
 """Queued mode: the worker delivers a turn's replies itself; the staged job is the fallback."""
 
-
 import pytest
 from sqlalchemy import text
 

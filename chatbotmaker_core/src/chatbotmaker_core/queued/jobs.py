@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-#: one job into the queue; the insert trigger notifies the workers listening on its queue
+#: one job into the queue; the insert trigger notifies the workers listening on its queue. A
+#: job due now has no ``scheduled_at``, as procrastinate defers it (a scheduled one costs one
+#: more trigger and event row).
 INSERT = (
     "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, args, scheduled_at) "
     "VALUES (%(queue)s, %(task)s, %(priority)s, %(lock)s, %(args)s, "
-    "now() + make_interval(secs => %(delay)s::float)) RETURNING id"
+    "CASE WHEN %(delay)s::float > 0 THEN now() + make_interval(secs => %(delay)s::float) END) "
+    "RETURNING id"
 )
 
 #: A turn's replies, staged in the turn's transaction. When the user still has delivery jobs

@@ -1,21 +1,24 @@
-"""One thread of a queue worker: fetch a batch of jobs, run them, settle them, repeat.
+"""The job loop of a queue worker: one thread fetches and settles, a pool of threads runs jobs.
 
-A batch costs two round trips whatever its size: the fetch marks up to ``batch`` runnable jobs
-``doing`` (at most one per user), and one statement marks the jobs that ran succeeded together
-with the fallback delivery jobs whose replies were sent directly. procrastinate's worker spent a
-fetch and a finish per job, and an asyncio hop to a thread for each, which together cost as much
-as the turn (``docs/decisions.md``, "Queued mode: a batched worker").
+One fetching thread per worker process, on a connection of its own: each round it records what
+the jobs that ended did (one statement marks every job that ran succeeded, together with the
+fallback delivery jobs whose replies were sent directly) and takes as many runnable jobs as
+threads are free (one statement, at most one job per user). procrastinate's worker spent a fetch
+and a finish per job, each from every one of its tasks, and an asyncio hop to a thread per job,
+which together cost as much as the turn (``docs/decisions.md``, "Queued mode: a batched worker").
 
-When the database goes away, the thread keeps what it still has to record (which jobs ran,
-which failed), reconnects every ``RESTART_DELAY`` seconds, and records it once the database
-answers; a job whose end is recorded by nobody (the process died) is retried by another worker
-once this one's heartbeat is stale.
+A job's user stays locked (its job ``doing``) until its end is recorded, so a user's next event
+never starts before the replies of the one before went out. When the database goes away, the
+fetching thread keeps what it still has to record, reconnects every ``RESTART_DELAY`` seconds
+and records it once the database answers; a job whose end is recorded by nobody (the process
+died) is retried by another worker once this one's heartbeat is stale.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +31,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("chatbotmaker_core.queued.worker")
 
 RESTART_DELAY = 1.0  # seconds between attempts to reconnect to a database that went away
+GATHER = 0.002  # seconds the loop lets pass, once woken, before its round
 
 
 @dataclass
 class Outcomes:
-    """What a batch did, until the database has recorded it."""
+    """What ended jobs did, until the database has recorded it."""
 
     ran: list[int] = field(default_factory=list)  # jobs that ran to their end
     settled: list[int] = field(default_factory=list)  # fallback delivery jobs made redundant
@@ -41,43 +45,85 @@ class Outcomes:
     def __bool__(self) -> bool:
         return bool(self.ran or self.settled or self.others)
 
+    def take(self, other: Outcomes) -> None:
+        self.ran.extend(other.ran)
+        self.settled.extend(other.settled)
+        self.others.extend(other.others)
 
-class JobRunner:
-    """A worker thread's loop, on a connection of its own (autocommit)."""
+    def job_ids(self) -> list[int]:
+        return self.ran + [int(params["id"]) for _, params in self.others]
 
-    def __init__(self, worker: Worker, name: str) -> None:
+
+class JobLoop:
+    """Fetch, hand out, settle: the worker process's loop (see the module's docstring)."""
+
+    def __init__(self, worker: Worker) -> None:
         self.worker = worker
         self.queue = worker.queue
         self.settings = worker.settings
-        self.name = name
         self.conn: Any = None
-        self.outcomes = Outcomes()
+        self.running = 0  # jobs handed to the pool and not ended
+        self.ended = Outcomes()  # written by the job threads, under ``worker.wake``
+        self.unrecorded = Outcomes()  # taken from ``ended``, not yet recorded
 
     def run(self) -> None:
-        worker = self.worker
+        worker, settings = self.worker, self.settings
+        pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="job")
         try:
-            while not worker.stopping.is_set():
+            while True:
+                with worker.wake:
+                    self.unrecorded.take(self.ended)
+                    self.ended = Outcomes()
+                    stopping = worker.stopping.is_set()
+                    free = 0 if stopping else settings.concurrency - self.running
+                    if stopping and self.running == 0 and not self.unrecorded:
+                        break
                 try:
-                    self._record()
-                    batch = self._fetch()
-                    if not batch:
-                        if not self.settings.wait and not self._jobs_left():
-                            worker.stopping.set()  # --burst: the queue is empty
-                            break
-                        worker.idle(self.settings.poll_interval)
-                        continue
-                    self._run_batch(batch)
-                    self._record()
+                    batch = self._round(free)
                 except Exception as error:  # noqa: BLE001 - see _lost
                     self._lost(error)
+                    if stopping and self.running == 0:
+                        break  # what is left is retried as stalled by other workers
+                    continue
+                for job in batch:
+                    with worker.wake:
+                        self.running += 1
+                    pool.submit(self._run, *job)
+                if batch or free == 0 and not stopping:
+                    if not batch:
+                        self._wait(settings.poll_interval)  # every thread is busy
+                    continue
+                if not settings.wait and self.running == 0:
+                    try:
+                        left = self._jobs_left()
+                    except Exception as error:  # noqa: BLE001 - see _lost
+                        self._lost(error)
+                        continue
+                    if not left:
+                        worker.stopping.set()  # --burst: the queue is empty
+                        continue
+                self._wait(settings.poll_interval)
         finally:
-            if self.outcomes:
+            pool.shutdown(wait=True)
+            if self.unrecorded or self.ended:
+                self.unrecorded.take(self.ended)
                 log.warning(
-                    "%s stopped before recording the end of jobs %s; they will be retried",
-                    self.name,
-                    self.outcomes.ran + [int(p["id"]) for _, p in self.outcomes.others],
+                    "stopped before recording the end of jobs %s; they will be retried",
+                    self.unrecorded.job_ids(),
                 )
             self._close()
+
+    def _wait(self, timeout: float) -> None:
+        """Until a job ends, a job is inserted (the listener's nudge) or ``timeout`` passes."""
+        worker = self.worker
+        with worker.wake:
+            if not (self.ended or worker.nudged or worker.stopping.is_set()):
+                if not worker.wake.wait(timeout):
+                    return
+            worker.nudged = False
+        # What wakes the loop comes in bursts (jobs ending together, inserts): a moment's wait
+        # lets one round settle and fetch for all of them.
+        time.sleep(GATHER)
 
     # -- the database ----------------------------------------------------------------------
 
@@ -88,47 +134,46 @@ class JobRunner:
             self.conn = psycopg.connect(self.queue.dsn, autocommit=True)
         return self.conn
 
-    def _fetch(self) -> list[Any]:
+    def _round(self, free: int) -> list[Any]:
+        """Record what ended, then take up to ``free`` jobs: one round trip when both."""
         import psycopg
 
-        params = {"queue": QUEUE, "n": self.settings.batch, "worker": self.worker.worker_id}
-        try:
-            return list(self._connection().execute(jobs.FETCH, params).fetchall())
-        except psycopg.errors.UniqueViolation:
-            # two fetches raced for one user's next job: the index kept it to one; try again
-            return []
-
-    def _record(self) -> None:
-        """Record the outcomes of the last batch: one statement for the jobs that ran."""
-        outcomes = self.outcomes
-        if not outcomes:
-            return
         conn = self._connection()
+        outcomes = self.unrecorded
         for statement, params in list(outcomes.others):
             conn.execute(statement, params)
             outcomes.others.pop(0)
-        if outcomes.ran or outcomes.settled:
-            conn.execute(
-                jobs.SUCCEED,
-                {"ran": outcomes.ran, "settled": outcomes.settled, "worker": self.worker.worker_id},
-            )
-        self.outcomes = Outcomes()
+        worker_id = self.worker.worker_id
+        fetch = {"queue": QUEUE, "n": free, "worker": worker_id}
+        succeed = {"ran": outcomes.ran, "settled": outcomes.settled, "worker": worker_id}
+        try:
+            if outcomes.ran or outcomes.settled:
+                with conn.pipeline():
+                    conn.execute(jobs.SUCCEED, succeed)
+                    cursor = conn.execute(jobs.FETCH, fetch) if free else None
+                self.unrecorded = Outcomes()
+            else:
+                cursor = conn.execute(jobs.FETCH, fetch) if free else None
+            return list(cursor.fetchall()) if cursor is not None else []
+        except psycopg.errors.UniqueViolation:
+            # two fetches raced for one user's next job: the index kept it to one; try again
+            return []
 
     def _jobs_left(self) -> bool:
         return bool(self._connection().execute(jobs.JOBS_LEFT, {"queue": QUEUE}).fetchone()[0])
 
     def _lost(self, error: BaseException) -> None:
         if not is_connection_error(error):
-            log.exception("%s: unexpected error; going on in %.1fs", self.name, RESTART_DELAY)
+            log.exception("job loop: unexpected error; going on in %.1fs", RESTART_DELAY)
         else:
+            first = str(error).strip().splitlines()
             log.warning(
-                "%s: database connection lost (%s); reconnecting in %.1fs",
-                self.name,
-                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__,
+                "job loop: database connection lost (%s); reconnecting in %.1fs",
+                first[0] if first else type(error).__name__,
                 RESTART_DELAY,
             )
         self._close()
-        self.worker.stopping.wait(RESTART_DELAY)
+        time.sleep(RESTART_DELAY)
 
     def _close(self) -> None:
         if self.conn is not None:
@@ -137,31 +182,25 @@ class JobRunner:
             finally:
                 self.conn = None
 
-    # -- the jobs --------------------------------------------------------------------------
-
-    def _run_batch(self, batch: list[Any]) -> None:
-        for index, (job_id, task, args, attempts) in enumerate(batch):
-            if self.worker.stopping.is_set():
-                # asked to stop: the jobs not started go back to the queue as they were
-                for rest in batch[index:]:
-                    self.outcomes.others.append(
-                        (jobs.RETRY, {"id": rest[0], "counted": 0, "delay": 0})
-                    )
-                return
-            self._run(job_id, task, args, attempts)
+    # -- the jobs (in the pool's threads) --------------------------------------------------
 
     def _run(self, job_id: int, task: str, args: Any, attempts: int) -> None:
         started = time.perf_counter()
+        ended = Outcomes()
         try:
             settled = self.queue.run_job(task, jobs.job_arguments(args))
         except Exception as error:  # noqa: BLE001 - every job ends with an outcome
-            self.outcomes.others.append(self._failed(job_id, task, attempts, error))
-            return
-        self.outcomes.ran.append(job_id)
-        self.outcomes.settled.extend(settled)
-        if log.isEnabledFor(logging.INFO):
-            ms = (time.perf_counter() - started) * 1000
-            log.info("job %s[%d] succeeded in %.1f ms", task, job_id, ms)
+            ended.others.append(self._failed(job_id, task, attempts, error))
+        else:
+            ended.ran.append(job_id)
+            ended.settled.extend(settled)
+            if log.isEnabledFor(logging.INFO):
+                ms = (time.perf_counter() - started) * 1000
+                log.info("job %s[%d] succeeded in %.1f ms", task, job_id, ms)
+        with self.worker.wake:
+            self.ended.take(ended)
+            self.running -= 1
+            self.worker.wake.notify_all()
 
     def _failed(
         self, job_id: int, task: str, attempts: int, error: BaseException

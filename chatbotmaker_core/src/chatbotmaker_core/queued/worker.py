@@ -1,11 +1,13 @@
 """``chatbotmaker worker``: threads that run the queue's jobs, and rescue stalled ones.
 
-A worker is ``concurrency`` job threads (``runner.py``: each fetches a batch of jobs, runs them
-and settles them), a thread that LISTENs for new jobs and wakes an idle job thread, and one that
-keeps the worker's heartbeat and rescues stalled jobs. A worker killed mid-turn leaves its jobs
-in ``doing``; the turn's transaction died with it, so nothing of it was committed. Every
-``check_interval`` seconds each worker retries the jobs of workers silent for ``stalled_after``
-seconds; the retried turn finds its message id unclaimed and runs once.
+A worker is a job loop (``runner.py``: one thread fetches and settles jobs, a pool of
+``concurrency`` threads runs them), a thread that LISTENs for new jobs and nudges the loop, and
+one that keeps the worker's heartbeat and rescues stalled jobs.
+
+A worker killed mid-turn leaves its jobs in ``doing``; the turn's transaction died with it, so
+nothing of it was committed. Every ``check_interval`` seconds each worker retries the jobs of
+workers silent for ``stalled_after`` seconds; the retried turn finds its message id unclaimed and
+runs once.
 
 Each thread has its own connection and reconnects, every ``RESTART_DELAY`` seconds, when the
 database goes away (a restart, a failover); only SIGINT and SIGTERM end :func:`work` (with
@@ -27,7 +29,7 @@ from ..errors import ConfigError, did_you_mean
 from ..ranges import Range
 from . import QUEUE, Queue, jobs
 from .pools import is_connection_error
-from .runner import RESTART_DELAY, JobRunner
+from .runner import RESTART_DELAY, JobLoop
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +38,7 @@ log = logging.getLogger(__name__)
 class WorkerSettings:
     """The ``[worker]`` table of the config."""
 
-    concurrency: int = 4  # job threads
-    #: jobs a thread takes at once (one fetch and one settling statement for all of them);
-    #: at most one per user, so a user's next event waits for the batch to end
-    batch: int = 8
+    concurrency: int = 4  # jobs run at once, each in a thread of the worker's pool
     heartbeat_interval: float = 5.0
     stalled_after: float = 30.0
     check_interval: float = 10.0
@@ -76,7 +75,6 @@ class WorkerSettings:
 #: [worker] option -> its range (``wait`` is a boolean)
 WORKER_RANGES = {
     "concurrency": Range(1, why="jobs run at once"),
-    "batch": Range(1, why="jobs a thread takes at once"),
     "heartbeat_interval": Range(0, exclusive=True, why="seconds"),
     "stalled_after": Range(0, exclusive=True, why="seconds"),
     "check_interval": Range(0, exclusive=True, why="seconds"),
@@ -88,7 +86,7 @@ def _problems(settings: WorkerSettings) -> list[str]:
     problems = []
     for key, allowed in WORKER_RANGES.items():
         value = getattr(settings, key)
-        integer = key in ("concurrency", "batch")
+        integer = key == "concurrency"
         if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
             kind = "an integer" if integer else "a number"
             problems.append(f"[worker] {key} must be {kind}, got {value!r}")
@@ -117,27 +115,25 @@ class Worker:
         #: threads finish their running jobs and end
         self.stopping = threading.Event()
         self.worker_id: int | None = None
-        self._wake = threading.Condition()
+        #: the job loop waits on it; a job ending, a job inserted and a stop notify it
+        self.wake = threading.Condition()
+        self.nudged = False  # a job was inserted since the loop last looked
         self._conns: dict[str, Any] = {}
 
     # -- waiting for work --------------------------------------------------------------------
 
-    def idle(self, timeout: float) -> None:
-        """Wait until a job is inserted (a notification) or ``timeout`` seconds pass."""
-        with self._wake:
-            self._wake.wait(timeout)
-
     def _listen(self) -> None:
-        """LISTEN for procrastinate's job-inserted notifications; each wakes one idle thread."""
+        """LISTEN for procrastinate's job-inserted notifications; each nudges the job loop."""
         while not self.stopping.is_set():
             try:
                 conn = self._connect("listen")
                 conn.execute(jobs.listen_channel(QUEUE))
                 while not self.stopping.is_set():
                     for _ in conn.notifies(timeout=1.0):
-                        with self._wake:
-                            self._wake.notify()
-            except Exception as error:  # noqa: BLE001 - reconnect; idle threads poll meanwhile
+                        with self.wake:
+                            self.nudged = True
+                            self.wake.notify_all()
+            except Exception as error:  # noqa: BLE001 - reconnect; the loop polls meanwhile
                 self._lost("listen", error)
 
     # -- heartbeat and stalled jobs ----------------------------------------------------------
@@ -209,18 +205,14 @@ class Worker:
                 threading.Thread(target=self._listen, name="listen", daemon=True),
                 threading.Thread(target=self._keep, name="keep", daemon=True),
             ]
-            runners = [
-                threading.Thread(target=JobRunner(self, f"jobs-{n}").run, name=f"jobs-{n}")
-                for n in range(self.settings.concurrency)
-            ]
-            for thread in side + runners:
+            loop = threading.Thread(target=JobLoop(self).run, name="jobs")
+            for thread in [*side, loop]:
                 thread.start()
-            for thread in runners:
-                while thread.is_alive():
-                    thread.join(0.2)  # in slices: the main thread must see signals
+            while loop.is_alive():
+                loop.join(0.2)  # in slices: the main thread must see signals
             self.stopping.set()
-            with self._wake:
-                self._wake.notify_all()
+            with self.wake:
+                self.wake.notify_all()
             for thread in side:
                 thread.join(5)
             self._unregister()
@@ -239,8 +231,8 @@ class Worker:
     def _on_signal(self, signum: int, frame: Any) -> None:
         log.warning("stop requested; finishing the running jobs (signal again to force)")
         self.stopping.set()
-        with self._wake:
-            self._wake.notify_all()
+        with self.wake:
+            self.wake.notify_all()
         for number in SIGNALS:  # a second signal has its default effect
             signal.signal(number, signal.SIG_DFL)
 
