@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chatbotmaker_core.queued.worker")
 
 RESTART_DELAY = 1.0  # seconds between attempts to reconnect to a database that went away
-GATHER = 0.002  # seconds the loop lets pass, once woken, before its round
+GATHER = 0.006  # seconds the loop may wait, once woken, for running jobs to end
 
 
 @dataclass
@@ -121,9 +121,15 @@ class JobLoop:
                 if not worker.wake.wait(timeout):
                     return
             worker.nudged = False
-        # What wakes the loop comes in bursts (jobs ending together, inserts): a moment's wait
-        # lets one round settle and fetch for all of them.
-        time.sleep(GATHER)
+            # Under load, jobs end one after the other: waiting a moment for those still
+            # running (not longer than GATHER) lets one round settle them all and fetch for
+            # every free thread. An idle worker woken by an insert fetches at once.
+            deadline = time.monotonic() + GATHER
+            while self.running and not worker.stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                worker.wake.wait(left)
 
     # -- the database ----------------------------------------------------------------------
 
