@@ -89,9 +89,11 @@ class JobLoop:
                     with worker.wake:
                         self.running += 1
                     pool.submit(self._run, *job)
+                if free and len(batch) == free:
+                    continue  # every free thread got a job: more may be runnable
                 if batch or free == 0 and not stopping:
-                    if not batch:
-                        self._wait(settings.poll_interval)  # every thread is busy
+                    # nothing more runnable now, or every thread busy: until something wakes us
+                    self._wait(settings.poll_interval)
                     continue
                 if not settings.wait and self.running == 0:
                     try:
