@@ -119,7 +119,8 @@ class JobLoop:
         """Until a job ends, a job is inserted (the listener's nudge) or ``timeout`` passes."""
         worker = self.worker
         with worker.wake:
-            if not (self.ended or worker.nudged or worker.stopping.is_set()):
+            if not (self.ended or worker.nudged):
+                # a stop notifies too; once stopping, only a job ending is worth a round
                 if not worker.wake.wait(timeout):
                     return
             worker.nudged = False
