@@ -80,7 +80,10 @@ def bring_up(server: PostgresServer, *, attempts: int = 3, grace: float = 20.0) 
             server._pg_ctl("start")
         except PG_CTL_ERRORS as error:
             log.warning(
-                "PostgreSQL start, attempt %d of %d, failed (%s)", attempt, attempts, describe(error)
+                "PostgreSQL start, attempt %d of %d, failed (%s)",
+                attempt,
+                attempts,
+                describe(error),
             )
             server._pg_ctl("stop", "-m", "immediate", check=False)  # in case it is half up
             time.sleep(1.0)
