@@ -36,7 +36,7 @@ test-quick: lint
 # own step after `make test`. The full one is `$(BIN)/python benchmarks/chaos.py`
 # (docs/performance.md).
 chaos: $(STAMP)
-	$(BIN)/pytest -m chaos
+	$(BIN)/pytest -m chaos -rP
 
 # The suite under the oldest and newest Python that pyenv offers (3.10+), each in its own venv;
 # the slow tests (wheels, venvs) once only, in `make test`, and the chaos run in `make chaos`.

@@ -42,6 +42,7 @@ def test_short_chaos_run_handles_every_event_once_in_order_and_delivers_every_re
             run.kill()
             printed, _ = run.communicate()
         pytest.fail(f"the short chaos run took more than {TIMEOUT} s:\n{printed[-6000:]}")
+    print(printed[-2000:])  # the figures, in CI's log (`make chaos` runs pytest with -rP)
     report = json.loads(output.read_text()) if output.exists() else {}
     assert run.returncode == 0, printed[-6000:]
     assert report["ok"] and report["problems"] == []

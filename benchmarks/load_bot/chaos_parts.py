@@ -290,7 +290,9 @@ class Servers:
             shutil.copy(log_path, self.workdir / "postgresql.log")
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
             parts.append(f"--- PostgreSQL log (tail) ---\n{tail}")
-        for name in sorted({name for name, _ in self.processes.running}):
+        names = [name for name, _ in self.processes.running]
+        workers = [name for name in names if name.startswith("worker-")]
+        for name in ["gunicorn", *workers[-self.count :]]:  # the queue workers alive last
             parts.append(f"--- {name}.log (tail) ---\n{self.processes.log_tail(name, 15)}")
         return "\n".join(parts) + f"\n(whole logs in {self.workdir})"
 
