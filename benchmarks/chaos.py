@@ -149,7 +149,6 @@ def main(argv: list[str] | None = None) -> int:
             print(servers.diagnostics(), flush=True)
             raise
         if not report["ok"]:
-            print(f"jobs by status: {report['jobs']}")
             print(servers.diagnostics(), flush=True)
     report = {
         "events": len(events),

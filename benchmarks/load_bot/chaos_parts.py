@@ -282,9 +282,10 @@ class Servers:
             engine.dispose()
 
     def diagnostics(self) -> str:
-        """The tails of PostgreSQL's, gunicorn's and the queue workers' logs (the whole logs
-        stay in :attr:`workdir`, PostgreSQL's copied there: its own folder goes at the end)."""
-        parts = []
+        """The jobs by status and the tails of PostgreSQL's, gunicorn's and the queue workers'
+        logs (the whole logs stay in :attr:`workdir`, PostgreSQL's copied there: its own folder
+        goes at the end)."""
+        parts = [f"jobs by status: {self.job_counts()}"]
         log_path = self.postgres.log_path
         if log_path is not None and log_path.exists():
             shutil.copy(log_path, self.workdir / "postgresql.log")
@@ -296,7 +297,22 @@ class Servers:
             parts.append(f"--- {name}.log (tail) ---\n{self.processes.log_tail(name, 15)}")
         return "\n".join(parts) + f"\n(whole logs in {self.workdir})"
 
+    def job_counts(self) -> dict[str, int] | str:
+        """procrastinate's jobs by status, or why they cannot be read."""
+        from sqlalchemy import create_engine, text
 
+        engine = create_engine(self.url, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(text(JOBS_BY_STATUS)).all()
+            return {str(status): int(n) for status, n in rows}
+        except Exception as error:  # noqa: BLE001 - diagnostics: say why, go on
+            return f"unreadable ({type(error).__name__})"
+        finally:
+            engine.dispose()
+
+
+JOBS_BY_STATUS = "SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status"
 JOBS_LEFT = "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
 
 
