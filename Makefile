@@ -1,5 +1,6 @@
-# Quick start: `make chat` talks to the example bot; `make test` runs the whole suite (what CI
-# runs); `make test-quick` leaves out the tests marked slow (building wheels and venvs).
+# Quick start: `make chat` talks to the example bot; `make test` runs the whole suite but the
+# chaos run (`make chaos`; CI runs both); `make test-quick` leaves out the tests marked slow
+# (building wheels and venvs).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
