@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import signal
 import sys
@@ -27,13 +28,15 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from load_bot.chaos_parts import ChaosGraph, Servers, post_until_ok
+from load_bot.chaos_parts import ChaosGraph, Progress, Servers, post_until_ok
+from load_bot.chaos_verdict import verify
 from load_bot.workload import Event, make_body, message_text
 
 from devsupport.postgres import start_postgres
 
 RESULTS = Path(__file__).resolve().parent / "results" / "chaos.json"
-SHORT = {"events": 1000, "users": 20, "duration": 60.0}
+#: --short, for CI: its whole run, startup and teardown included, stays within ~5 minutes
+SHORT = {"events": 1000, "users": 20, "duration": 60.0, "drain": 120.0, "limit": 240.0}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -45,22 +48,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=3, help="queue workers (2-4)")
     parser.add_argument("--faults", type=float, default=4.0, help="seconds between faults")
     parser.add_argument("--drain", type=float, default=180.0, help="seconds to wait afterwards")
+    parser.add_argument(
+        "--stall", type=float, default=60.0, help="give up a wait once nothing moved for so long"
+    )
+    parser.add_argument(
+        "--limit",
+        type=float,
+        help="seconds from the load's start to the verdict, at most "
+        "(default: duration + 2 x drain)",
+    )
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.short:
         for key, value in SHORT.items():
             setattr(args, key, value)
+    if args.limit is None:
+        args.limit = args.duration + 2 * args.drain
     return args
 
 
 def chaos(
-    servers: Servers, graph: ChaosGraph, stop: threading.Event, every: float, rng: Any
-) -> Counter[str]:
-    """Inject one fault at random every ``every`` seconds until ``stop``; what was done."""
-    done: Counter[str] = Counter()
+    servers: Servers,
+    graph: ChaosGraph,
+    stop: threading.Event,
+    every: float,
+    rng: Any,
+    done: Counter[str],
+) -> None:
+    """Inject one fault at random every ``every`` seconds until ``stop``, counting each in
+    ``done``. A fault that raises (a ``pg_ctl`` that failed and could not be recovered) is
+    counted as ``fault-error`` and printed, and the faults go on: a dead injector would hide
+    what it had done and leave nobody to bring the servers back."""
     while not stop.wait(every * rng.uniform(0.5, 1.5)):
-        servers.revive()
         fault = rng.choice(
             [
                 "kill-worker",
@@ -71,93 +91,39 @@ def chaos(
                 "graph-stall",
             ]
         )
-        if fault == "kill-worker":
-            servers.kill_worker(rng)
-        elif fault == "kill-web" and not servers.kill_web_worker(rng):
+        try:
+            servers.revive()
+        except Exception as error:  # noqa: BLE001 - reported, counted, and the run goes on
+            _fault_error(done, "revive", error)
             continue
-        elif fault == "restart-postgres":
-            servers.postgres.restart()
-        elif fault == "graph-fail":
-            graph.fail_for(rng.uniform(0.5, 2.0))
-        elif fault == "graph-stall":
-            graph.stall_for(rng.uniform(0.5, 2.0), delay=rng.uniform(0.5, 3.0))
+        try:
+            if fault == "kill-worker":
+                servers.kill_worker(rng)
+            elif fault == "kill-web" and not servers.kill_web_worker(rng):
+                continue
+            elif fault == "restart-postgres":
+                servers.postgres.restart()
+            elif fault == "graph-fail":
+                graph.fail_for(rng.uniform(0.5, 2.0))
+            elif fault == "graph-stall":
+                graph.stall_for(rng.uniform(0.5, 2.0), delay=rng.uniform(0.5, 3.0))
+        except Exception as error:  # noqa: BLE001 - reported, counted, and the run goes on
+            _fault_error(done, fault, error)
+            continue
         done[fault] += 1
         print(f"  chaos: {fault}", flush=True)
-    return done
 
 
-def verify(servers: Servers, graph: ChaosGraph, events: list[Event]) -> dict[str, Any]:
-    """The verdict: exactly once, in order, every reply delivered, no job left behind."""
-    from sqlalchemy import create_engine, text
-
-    problems: list[str] = []
-    expected: dict[str, list[Event]] = defaultdict(list)
-    for event in events:
-        expected[event.user].append(event)
-    engine = create_engine(servers.url)
-    with engine.connect() as conn:
-        counts = dict(
-            conn.execute(
-                text(
-                    "SELECT u.fb_id, a.value FROM users u JOIN arguments a "
-                    "ON a.user_id = u.id AND a.name = 'count'"
-                )
-            ).all()
-        )
-        handled = conn.execute(text("SELECT count(*) FROM chatbotmaker_handled_messages")).scalar()
-        jobs = dict(
-            conn.execute(
-                text("SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status")
-            ).all()
-        )
-    engine.dispose()
-    counts = {u: json.loads(v) if isinstance(v, (str, bytes)) else v for u, v in counts.items()}
-    wrong = {
-        u: (counts.get(u), len(evs)) for u, evs in expected.items() if counts.get(u) != len(evs)
-    }
-    if wrong:
-        problems.append(
-            f"{len(wrong)} users' counters differ from their messages: "
-            f"{dict(list(wrong.items())[:5])}"
-        )
-    if handled != len(events):
-        problems.append(f"handled-ids table holds {handled} ids, {len(events)} events were sent")
-    left = {s: n for s, n in jobs.items() if s in ("todo", "doing", "failed")}
-    if left:
-        problems.append(f"jobs left behind: {left}")
-    arrivals = graph.arrivals()
-    seen: dict[str, list[int]] = defaultdict(list)
-    copies: Counter[str] = Counter()
-    wanted = {e.reply for e in events}
-    strangers = 0
-    for recipient, reply in arrivals:
-        if reply not in wanted:
-            strangers += 1
-            continue
-        copies[reply] += 1
-        if copies[reply] == 1:
-            seen[recipient].append(int(reply.split(":")[1]))
-    missing = len(wanted) - len(copies)
-    if missing:
-        problems.append(f"{missing} replies never reached the Graph API")
-    if strangers:
-        problems.append(f"{strangers} replies the bot should never have sent")
-    disordered = [u for u, ns in seen.items() if ns != sorted(ns)]
-    if disordered:
-        problems.append(
-            f"{len(disordered)} users got their replies out of order, e.g. "
-            f"{disordered[0]}: {seen[disordered[0]][:12]}"
-        )
-    return {
-        "problems": problems,
-        "duplicate_replies": sum(n - 1 for n in copies.values()),
-        "replies_received": len(arrivals),
-        "jobs": jobs,
-    }
+def _fault_error(done: Counter[str], what: str, error: Exception) -> None:
+    done["fault-error"] += 1
+    said = (str(error).strip().splitlines() or [""])[0]
+    print(f"  chaos: {what} FAILED: {type(error).__name__}: {said}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # devsupport.postgres says when a restart failed and how the server was brought back
+    logging.basicConfig(level=logging.WARNING, format="  %(name)s: %(message)s", stream=sys.stdout)
     rng = random.Random(args.seed)
     per_user = max(args.events // args.users, 1)
     users = [f"{7100000000000000 + i}" for i in range(args.users)]
@@ -172,72 +138,101 @@ def main(argv: list[str] | None = None) -> int:
     ):
         print(
             f"chaos: {len(events)} events, {args.users} users, {args.workers} workers, "
-            f"~{args.duration:.0f} s; work folder {servers.workdir}",
+            f"~{args.duration:.0f} s (at most {args.limit:.0f} s before the verdict); "
+            f"work folder {servers.workdir}",
             flush=True,
         )
-        by_user: dict[str, list[Event]] = defaultdict(list)
-        for event in events:
-            by_user[event.user].append(event)
-        stop = threading.Event()
-        faults: Counter[str] = Counter()
-        injector = threading.Thread(
-            target=lambda: faults.update(chaos(servers, graph, stop, args.faults, rng))
-        )
-        injector.start()
-        start = time.monotonic()
-        acknowledged: list[Event] = []
-        lanes = [
-            threading.Thread(
-                target=post_until_ok,
-                args=(
-                    servers.port,
-                    servers.secret,
-                    by_user[u],
-                    start,
-                    args.duration,
-                    make_body,
-                    start + args.duration + args.drain,
-                    acknowledged,
-                ),
-                daemon=True,  # a signal ends the run; the servers are stopped on the way out
-            )
-            for u in users
-        ]
-        for lane in lanes:
-            lane.start()
-        for lane in lanes:
-            lane.join()
-        posted = time.monotonic() - start
-        stop.set()
-        injector.join()
-        servers.revive()
-        drained = graph.wait_for({e.reply for e in events}, args.drain)
-        servers.wait_idle(args.drain)
-        verdict = verify(servers, graph, events)
-        verdict["web_restarts"] = servers.web_restarts
-        if len(acknowledged) < len(events):
-            verdict["problems"].insert(
-                0, f"{len(events) - len(acknowledged)} events never got their 200 in time"
-            )
-        if not drained:
-            verdict["problems"].insert(0, f"not every reply arrived within {args.drain:.0f} s")
+        try:
+            report = run(args, servers, graph, events, rng)
+        except BaseException as error:  # a crash, or SIGTERM (a test's timeout): say why
+            print(f"chaos run ended early ({type(error).__name__}: {error})", flush=True)
+            print(servers.diagnostics(), flush=True)
+            raise
+        if not report["ok"]:
+            print(servers.diagnostics(), flush=True)
     report = {
         "events": len(events),
         "users": args.users,
         "workers": args.workers,
-        "posted_seconds": round(posted, 1),
         "seconds": round(time.monotonic() - began, 1),
-        "faults": dict(faults),
-        **verdict,
-        "ok": not verdict["problems"],
+        **report,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "problems"}))
-    for problem in verdict["problems"]:
+    for problem in report["problems"]:
         print(f"VIOLATION: {problem}")
     print("chaos verdict:", "ok" if report["ok"] else "FAILED")
     return 0 if report["ok"] else 1
+
+
+def run(
+    args: argparse.Namespace,
+    servers: Servers,
+    graph: ChaosGraph,
+    events: list[Event],
+    rng: random.Random,
+) -> dict[str, Any]:
+    """The load, the faults, the drain and the verdict. Nothing waits blindly: the lanes, the
+    drain and the wait for an idle queue give up once nothing progressed for ``--stall``
+    seconds, and all of it ends within ``--limit`` seconds."""
+    start = time.monotonic()
+    deadline = start + args.limit
+    by_user: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        by_user[event.user].append(event)
+    stop = threading.Event()
+    faults: Counter[str] = Counter()
+    injector = threading.Thread(
+        target=chaos, args=(servers, graph, stop, args.faults, rng, faults), daemon=True
+    )
+    progress = Progress(args.stall)
+    acknowledged: list[Event] = []
+    give_up = min(start + args.duration + args.drain, deadline)
+    lanes = [
+        threading.Thread(
+            target=post_until_ok,
+            args=(servers.port, servers.secret, evs, start, args.duration, make_body, give_up)
+            + (acknowledged, progress),
+            daemon=True,  # a signal ends the run; the servers are stopped on the way out
+        )
+        for evs in by_user.values()
+    ]
+    try:
+        injector.start()
+        for lane in lanes:
+            lane.start()
+        for lane in lanes:
+            lane.join()
+    finally:
+        stop.set()
+    posted = time.monotonic() - start
+    problems: list[str] = []
+    if progress.gave_up:
+        problems.append(progress.gave_up)
+    if len(acknowledged) < len(events):
+        problems.append(f"{len(events) - len(acknowledged)} events never got their 200 in time")
+    injector.join(max(deadline - time.monotonic(), 1.0))
+    if injector.is_alive():
+        problems.append("the fault injector was still busy with a fault at the deadline")
+    try:
+        servers.revive()
+    except Exception as error:  # noqa: BLE001 - the verdict says so
+        problems.append(f"could not bring the servers back after the faults: {error}")
+    late = graph.wait_for(
+        {e.reply for e in events}, min(time.monotonic() + args.drain, deadline), args.stall
+    )
+    idle = servers.wait_idle(min(time.monotonic() + args.drain, deadline), args.stall)
+    verdict = verify(servers, graph, events)
+    problems += [p for p in (late, idle) if p] + verdict.pop("problems")
+    return {
+        "posted_seconds": round(posted, 1),
+        "faults": dict(faults),
+        **verdict,
+        "web_restarts": servers.web_restarts,
+        "problems": problems,
+        "ok": not problems,
+    }
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import http.client
 import os
 import random
 import secrets
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -124,13 +125,44 @@ class ChaosGraph:
         with self._lock:
             return list(self._arrivals)
 
-    def wait_for(self, replies: set[str], seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if replies <= {text for _, text in self.arrivals()}:
-                return True
+    def wait_for(self, replies: set[str], deadline: float, stall: float) -> str | None:
+        """Until every reply in ``replies`` has arrived; otherwise why not: ``deadline``
+        (monotonic) passed, or no new one arrived for ``stall`` seconds."""
+        have, since = -1, time.monotonic()
+        while True:
+            missing = len(replies - {text for _, text in self.arrivals()})
+            if missing == 0:
+                return None
+            now = time.monotonic()
+            if missing != have:
+                have, since = missing, now
+            elif now - since > stall:
+                return f"{missing} replies missing; none arrived for {stall:.0f} s, gave up"
+            if now > deadline:
+                return f"{missing} replies missing when the drain ended"
             time.sleep(0.5)
-        return False
+
+
+class Progress:
+    """When the load last moved forward (a POST answered 200): the posting lanes give up once
+    nothing has for ``stall`` seconds, rather than retrying blindly until their deadline (a
+    server left down would otherwise hold the run for minutes)."""
+
+    def __init__(self, stall: float) -> None:
+        self.stall = stall
+        self.gave_up: str | None = None
+        self._last = time.monotonic()
+
+    def note(self) -> None:
+        self._last = time.monotonic()
+
+    def stalled(self) -> bool:
+        if time.monotonic() - self._last <= self.stall:
+            return False
+        if self.gave_up is None:
+            self.gave_up = f"no webhook POST got its 200 for {self.stall:.0f} s; lanes gave up"
+            print(f"  lanes: {self.gave_up}", flush=True)
+        return True
 
 
 class Servers:
@@ -187,7 +219,7 @@ class Servers:
     def revive(self) -> None:
         """What a process supervisor does: start queue workers until ``count`` are alive, and
         gunicorn again if it exited (it does when a worker it starts cannot reach PostgreSQL
-        during a restart: "Worker failed to boot")."""
+        during a restart: "Worker failed to boot"); and PostgreSQL again if it is down."""
         with self._lock:
             if self.web is not None and self.web.poll() is not None:
                 self.web_restarts += 1
@@ -198,6 +230,7 @@ class Servers:
                 name = f"worker-{len(self.processes.running)}"
                 argv = [PYTHON, "-m", "chatbotmaker_core.cli", "worker", str(self.config)]
                 self.workers.append(self.processes.start(name, argv, self.env))
+        self.postgres.ensure_running()  # a restart that failed must not leave it down
 
     def kill_worker(self, rng: random.Random) -> None:
         with self._lock:
@@ -219,29 +252,68 @@ class Servers:
             return False
         return True
 
-    def wait_idle(self, seconds: float) -> None:
-        """Until no job is todo or doing (a scheduled fallback job included)."""
+    def wait_idle(self, deadline: float, stall: float) -> str | None:
+        """Until no job is todo or doing (a scheduled fallback job included); otherwise why
+        not: ``deadline`` (monotonic) passed, or their number stayed the same (or the database
+        unreachable) for ``stall`` seconds."""
         from sqlalchemy import create_engine, text
 
-        engine = create_engine(self.url)
-        deadline = time.monotonic() + seconds
+        engine = create_engine(self.url, connect_args={"connect_timeout": 3})
+        left, since = -2, time.monotonic()
         try:
-            while time.monotonic() < deadline:
+            while True:
                 try:
                     with engine.connect() as conn:
-                        left = conn.execute(
-                            text(
-                                "SELECT count(*) FROM procrastinate_jobs "
-                                "WHERE status IN ('todo', 'doing')"
-                            )
-                        ).scalar()
+                        now_left = conn.execute(text(JOBS_LEFT)).scalar()
                 except Exception:  # noqa: BLE001 - PostgreSQL may still be coming back
-                    left = -1
-                if left == 0:
-                    return
+                    now_left = -1
+                if now_left == 0:
+                    return None
+                now = time.monotonic()
+                what = "the database unreachable" if now_left == -1 else f"{now_left} jobs left"
+                if now_left != left:
+                    left, since = now_left, now
+                elif now - since > stall:
+                    return f"{what}, unchanged for {stall:.0f} s: gave up waiting for an idle queue"
+                if now > deadline:
+                    return f"{what} when the wait for an idle queue ended"
                 time.sleep(0.5)
         finally:
             engine.dispose()
+
+    def diagnostics(self) -> str:
+        """The jobs by status and the tails of PostgreSQL's, gunicorn's and the queue workers'
+        logs (the whole logs stay in :attr:`workdir`, PostgreSQL's copied there: its own folder
+        goes at the end)."""
+        parts = [f"jobs by status: {self.job_counts()}"]
+        log_path = self.postgres.log_path
+        if log_path is not None and log_path.exists():
+            shutil.copy(log_path, self.workdir / "postgresql.log")
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+            parts.append(f"--- PostgreSQL log (tail) ---\n{tail}")
+        names = [name for name, _ in self.processes.running]
+        workers = [name for name in names if name.startswith("worker-")]
+        for name in ["gunicorn", *workers[-self.count :]]:  # the queue workers alive last
+            parts.append(f"--- {name}.log (tail) ---\n{self.processes.log_tail(name, 15)}")
+        return "\n".join(parts) + f"\n(whole logs in {self.workdir})"
+
+    def job_counts(self) -> dict[str, int] | str:
+        """procrastinate's jobs by status, or why they cannot be read."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.url, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(text(JOBS_BY_STATUS)).all()
+            return {str(status): int(n) for status, n in rows}
+        except Exception as error:  # noqa: BLE001 - diagnostics: say why, go on
+            return f"unreadable ({type(error).__name__})"
+        finally:
+            engine.dispose()
+
+
+JOBS_BY_STATUS = "SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status"
+JOBS_LEFT = "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
 
 
 def post_until_ok(
@@ -253,11 +325,12 @@ def post_until_ok(
     make_body: Callable[..., Body],
     give_up: float,
     acknowledged: list[Event],
+    progress: Progress,
 ) -> None:
     """Post one user's events in order, spread over ``duration``; each one again (as Meta
     does) until it gets a 200: a killed web worker or a restarting database costs a retry.
-    Past ``give_up`` (monotonic) the lane stops; ``acknowledged`` gets the events that got
-    their 200."""
+    Past ``give_up`` (monotonic), or once ``progress`` has stalled, the lane stops;
+    ``acknowledged`` gets the events that got their 200."""
     rng = random.Random(events[0].user if events else 0)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     for i, event in enumerate(events):
@@ -267,7 +340,7 @@ def post_until_ok(
         body = make_body([event], secret, rng)
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": body.signature}
         while True:
-            if time.monotonic() > give_up:
+            if time.monotonic() > give_up or progress.stalled():
                 conn.close()
                 return
             try:
@@ -276,6 +349,7 @@ def post_until_ok(
                 response.read()
                 if response.status == 200:
                     acknowledged.append(event)
+                    progress.note()
                     break
             except (OSError, http.client.HTTPException):
                 conn.close()

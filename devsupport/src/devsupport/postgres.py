@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import glob
+import logging
 import os
 import pwd
 import re
@@ -32,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from devsupport.net import free_port
+from devsupport.postgres_up import PG_CTL_ERRORS, bring_up, describe, wait_accepting
 
 __all__ = [
     "PostgresServer",
@@ -55,6 +57,7 @@ SETTINGS = {
 #: the existing unprivileged user to run the server as when the caller is root
 USER_VARIABLE = "CHATBOTMAKER_PG_USER"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+log = logging.getLogger(__name__)
 
 
 class PostgresUnavailable(RuntimeError):
@@ -142,9 +145,38 @@ class PostgresServer:
             engine.dispose()
 
     def restart(self) -> None:
-        """Stop the server (fast: every session is cut) and start it again, same port."""
+        """Stop the server (fast: every session is cut) and start it again, same port.
+
+        When ``pg_ctl restart`` fails (a shutdown or start slower than its timeout on a loaded
+        machine, a start that fails), the server is brought back all the same
+        (:meth:`ensure_running`) and a warning says what happened: a caller must never be left
+        with a server that is down. Raises only when it cannot be started again.
+        """
         self._require_owned("restart")
-        self._pg_ctl("restart", "-m", "fast")
+        try:
+            self._pg_ctl("restart", "-m", "fast")
+        except PG_CTL_ERRORS as error:
+            log.warning(
+                "PostgreSQL restart: pg_ctl restart failed (%s); making sure the server runs",
+                describe(error),
+            )
+            bring_up(self)
+
+    def ensure_running(self, seconds: float = 60.0) -> None:
+        """Return once the server accepts connections: an owned server that is down or stuck
+        is started again (``devsupport.postgres_up.bring_up``); for an external one, wait up
+        to ``seconds``. Raises :class:`RuntimeError` when it cannot be reached."""
+        if self.owned:
+            if not self._running:
+                raise RuntimeError(f"cannot start {self!r} again: it was stopped for good")
+            bring_up(self)
+        elif not wait_accepting(self.url, seconds):
+            raise RuntimeError(f"{self!r} accepts no connection after {seconds:.0f} s")
+
+    def is_running(self) -> bool:
+        """Whether the owned server's process runs (``pg_ctl status``), answering or not."""
+        self._require_owned("check")
+        return self._pg_ctl("status", check=False).returncode == 0
 
     def stop(self) -> None:
         """Stop the server at once and delete its folder. Safe to call twice."""
@@ -172,9 +204,11 @@ class PostgresServer:
         if not self.owned:
             raise RuntimeError(f"cannot {action} an external server ({self!r})")
 
-    def _pg_ctl(self, action: str, *args: str, check: bool = True) -> None:
+    def _pg_ctl(
+        self, action: str, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         assert self.root is not None and self.bindir is not None
-        _run(
+        return _run(
             [
                 str(self.bindir / "pg_ctl"),
                 action,
@@ -260,7 +294,7 @@ def _run(
     cwd: Path,
     check: bool = True,
     log_path: Path | None = None,
-) -> None:
+) -> subprocess.CompletedProcess[str]:
     """Run a PostgreSQL binary (as ``run_as`` when given); failures carry its output."""
     user_options = {}
     if run_as is not None:
@@ -290,6 +324,7 @@ def _run(
             output=result.stdout,
             stderr=f"{result.stderr}{tail}",
         )
+    return result
 
 
 def _unprivileged_user() -> str:
