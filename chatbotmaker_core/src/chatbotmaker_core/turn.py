@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state
 
 from .database.transitions import record as record_transitions
 from .database.values import check_argument
@@ -267,19 +267,29 @@ class Turn:
         return self.initial_state
 
     def _attach_user(self, session: Any, state: str) -> Any:
-        """The ORM user in ``state``, made persistent in ``session`` without another SELECT."""
+        """The ORM user in ``state``, made persistent in ``session`` without another SELECT.
+
+        Placed in the session's identity map as SQLAlchemy's own loader places a row it
+        read (the turn read it through Core): no attach events and no session transaction
+        until the ORM runs a statement (a lazy load, a flush), which then joins the turn's.
+        ``Session.add`` would begin that transaction and walk the relationship cascades on
+        every turn, for the few handlers that use the ORM.
+        """
         mapper = self.database.user_class.__mapper__
         # A no-op once relationships added by the application are set up; unlike
         # configure_mappers() it does not gather every registry of the process first.
         mapper.registry.configure(cascade=True)
         user = mapper.class_manager.new_instance()
-        set_committed_value(user, "id", self._user_key)
-        set_committed_value(user, "fb_id", self.message.user_id)
-        set_committed_value(user, "channel", self.channel)
-        set_committed_value(user, "state", state)
-        make_transient_to_detached(user)
-        session.add(user)
-        user.__dict__["_turn"] = self
+        values = user.__dict__  # a fresh instance: its committed values, as a load sets them
+        values["id"] = self._user_key
+        values["fb_id"] = self.message.user_id
+        values["channel"] = self.channel
+        values["state"] = state
+        make_transient_to_detached(user)  # the primary key as identity, the rest expired
+        instance = instance_state(user)
+        instance.session_id = session.hash_key
+        session.identity_map.add(instance)
+        values["_turn"] = self
         return user
 
     def _run_handlers(self, user: Any) -> None:
