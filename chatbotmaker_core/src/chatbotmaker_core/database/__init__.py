@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -129,9 +129,13 @@ class Database:
         return self._session.get()
 
     @contextmanager
-    def turn_session(self, conn: Connection) -> Iterator[Session]:
-        """An ORM session joined to the turn's connection and transaction."""
-        session = Session(bind=conn, autoflush=True, expire_on_commit=False)
+    def turn_session(self, conn: Connection | Callable[[], Connection]) -> Iterator[Session]:
+        """An ORM session joined to the turn's connection and transaction; ``conn`` may be a
+        callable giving that connection when the session first needs one (``turnconn.py``)."""
+        if isinstance(conn, Connection):
+            session = Session(bind=conn, autoflush=True, expire_on_commit=False)
+        else:
+            session = TurnSession(conn)
         token = self._session.set(session)
         try:
             yield session
@@ -185,6 +189,18 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or after fork)."""
         self.engine.dispose()
+
+
+class TurnSession(Session):
+    """A turn's session whose connection is made when the ORM first runs a statement: most
+    turns never do, and a turn on the driver's own connection then makes none."""
+
+    def __init__(self, connect: Callable[[], Connection]) -> None:
+        super().__init__(autoflush=True, expire_on_commit=False)
+        self._connect = connect
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Connection:  # type: ignore[override]
+        return self._connect()
 
 
 def make_store(engine: Engine, models: Models) -> Store:

@@ -82,6 +82,13 @@ class DriverStatement:
             cursor.close()
 
 
+class UnwatchedConnection:
+    """A turn's own DBAPI connection that nothing watches (``turnconn.py`` decides): the
+    store runs its statements on ``driver`` without asking again."""
+
+    driver: Any
+
+
 def statements_watched(conn: Connection) -> bool:
     """True when what runs on ``conn`` is logged (echo) or seen by SQLAlchemy's listeners."""
     dispatch = conn.dispatch
@@ -152,6 +159,8 @@ class DriverStore:
 
     def _driver(self, conn: Connection) -> Any:
         """The DBAPI connection to run prebuilt statements on, or None when watched."""
+        if isinstance(conn, UnwatchedConnection):
+            return conn.driver
         last_conn, watched = self._last
         if last_conn is not conn:
             watched = statements_watched(conn)
