@@ -145,7 +145,9 @@ class DriverStore:
             assert statement is not None
             return DriverStatement(statement, dialect)  # type: ignore[arg-type]
 
-        self._claim = prebuilt(statements.upsert_claim)
+        # pysqlite and psycopg count the row an INSERT ... ON CONFLICT DO NOTHING inserted
+        # exactly: no RETURNING row to fetch
+        self._claim = prebuilt(statements.upsert_claim_counted)
         self._is_handled = prebuilt(statements.is_handled)
         self._lock_user = prebuilt(statements.lock_user)
         self._insert_user = prebuilt(statements.upsert_user)
@@ -172,7 +174,10 @@ class DriverStore:
         if driver is None:
             return self.watched.claim_message(conn, message_id, platform_id)
         params = {"mid": message_id, "at": now(), "platform_id": platform_id}
-        return self._claim.first(conn, driver, params) is not None
+        cursor = self._claim.run(conn, driver, params)
+        claimed = cursor.rowcount == 1
+        cursor.close()
+        return claimed
 
     def is_handled(self, conn: Connection, message_id: str) -> bool:
         driver = self._driver(conn)

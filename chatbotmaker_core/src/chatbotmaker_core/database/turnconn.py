@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, exc
 
 from .driver import DriverStore, UnwatchedConnection, dbapi_error, driver_error
 from .sqlite import begin_immediate, is_ours
@@ -75,7 +75,7 @@ class DriverTurnConnection(UnwatchedConnection):
         self.engine = engine
         self.dialect = engine.dialect
         # The pool's checkout, as Engine.connect does it (pre-ping on PostgreSQL).
-        self.connection_record: Any = engine.raw_connection()
+        self.connection_record: Any = checkout(engine)
         self.driver: Any = self.connection_record.driver_connection
         self.store_conn = self
         self._conn: Connection | None = None
@@ -125,6 +125,24 @@ class DriverTurnConnection(UnwatchedConnection):
             self._conn.close()  # rolls back a transaction still open; returns it to the pool
         else:
             self.connection_record.close()  # the pool's reset rolls back what is open
+
+
+def checkout(engine: Engine) -> Any:
+    """A pooled connection; a failure to connect raises as ``Engine.connect`` raises it (a
+    :mod:`sqlalchemy.exc` error: a database outage, not a handler's bug)."""
+    dialect = engine.dialect
+    try:
+        return engine.raw_connection()
+    except dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(
+            None,
+            None,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=engine.hide_parameters,
+            connection_invalidated=dialect.is_disconnect(error, None, None),
+            dialect=dialect,
+        ) from error
 
 
 def turn_connection(engine: Engine, store: Any, staging: bool) -> TurnConnection:
