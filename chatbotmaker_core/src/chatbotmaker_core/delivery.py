@@ -101,39 +101,62 @@ def time_left() -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
+def _running(policy: RetryPolicy) -> float | None:
+    """The running deadline when it is the one ``turn_deadline(policy)`` would keep (no later
+    than a new one): a reply or payload inside a turn then needs no scope of its own."""
+    deadline = _DEADLINE.get()
+    if deadline is not None and deadline <= time.monotonic() + policy.deadline:
+        return deadline
+    return None
+
+
 def send_with_retry(
     messenger: Messenger, platform_id: str, payload: Any, policy: RetryPolicy
 ) -> None:
     """Send one payload of ``messenger.render``, retrying transient :class:`DeliveryError`
     within ``policy`` and the turn's deadline (:func:`turn_deadline`; one starts here when
     none is running)."""
+    deadline = _running(policy)
+    if deadline is not None:
+        _send_payload(messenger, platform_id, payload, policy, deadline)
+        return
     with turn_deadline(policy) as deadline:
-        for attempt in range(policy.attempts):
-            if time.monotonic() >= deadline:
-                raise SendDeadlineExceeded(policy.deadline)
-            try:
-                messenger.send_payload(platform_id, payload)
-                return
-            except DeliveryError as error:
-                if not error.transient or attempt + 1 == policy.attempts:
-                    raise
-                pause = policy.delay(attempt, error.retry_after)
-                if time.monotonic() + pause >= deadline:
-                    raise SendDeadlineExceeded(policy.deadline, error) from None
-                log.info(
-                    "send to %s failed (%s); retry %d in %.2fs",
-                    platform_id,
-                    error,
-                    attempt + 1,
-                    pause,
-                )
-                time.sleep(pause)
+        _send_payload(messenger, platform_id, payload, policy, deadline)
+
+
+def _send_payload(
+    messenger: Messenger, platform_id: str, payload: Any, policy: RetryPolicy, deadline: float
+) -> None:
+    for attempt in range(policy.attempts):
+        if time.monotonic() >= deadline:
+            raise SendDeadlineExceeded(policy.deadline)
+        try:
+            messenger.send_payload(platform_id, payload)
+            return
+        except DeliveryError as error:
+            if not error.transient or attempt + 1 == policy.attempts:
+                raise
+            pause = policy.delay(attempt, error.retry_after)
+            if time.monotonic() + pause >= deadline:
+                raise SendDeadlineExceeded(policy.deadline, error) from None
+            log.info(
+                "send to %s failed (%s); retry %d in %.2fs",
+                platform_id,
+                error,
+                attempt + 1,
+                pause,
+            )
+            time.sleep(pause)
 
 
 def send_reply_with_retry(
     messenger: Messenger, platform_id: str, reply: Reply, policy: RetryPolicy
 ) -> None:
     """Render ``reply`` and send its payloads in order, each retried on its own."""
+    if _running(policy) is not None:
+        for payload in messenger.render(platform_id, reply):
+            send_with_retry(messenger, platform_id, payload, policy)
+        return
     with turn_deadline(policy):
         for payload in messenger.render(platform_id, reply):
             send_with_retry(messenger, platform_id, payload, policy)

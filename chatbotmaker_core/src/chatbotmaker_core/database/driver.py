@@ -41,7 +41,13 @@ class DriverStatement:
 
     __slots__ = ("sql", "_pick", "_processors")
 
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+    def __init__(
+        self,
+        statement: ClauseElement,
+        dialect: Dialect,
+        shared: dict[str, Callable[[Any], Any]] | None = None,
+    ) -> None:
+        """``shared``: a processor per bind name, the same for every statement given it."""
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))  # a DML statement
         self.sql = compiled.string
         positional = tuple(compiled.positiontup or ())
@@ -49,6 +55,8 @@ class DriverStatement:
         processors = []
         for index, name in enumerate(names):
             process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None and shared is not None and name in shared:
+                process = shared[name]
             if process is not None:
                 processors.append((index if positional else name, process))
         self._processors = tuple(processors)
@@ -87,6 +95,26 @@ class UnwatchedConnection:
     store runs its statements on ``driver`` without asking again."""
 
     driver: Any
+
+
+def remember_last(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` that returns its last result again when given the same object again.
+
+    A turn stamps its claim, its user and its state change with one time (``at``): the
+    DateTime processor, which formats the text SQLite stores, then runs once per turn.
+    """
+    last: tuple[Any, Any] = (object(), None)  # replaced whole: threads may share it
+
+    def run(value: Any) -> Any:
+        nonlocal last
+        given, result = last
+        if value is given:
+            return result
+        result = process(value)
+        last = (value, result)
+        return result
+
+    return run
 
 
 def statements_watched(conn: Connection) -> bool:
@@ -141,9 +169,14 @@ class DriverStore:
         self.watched = watched
         self._postgresql = dialect.name == "postgresql"
 
+        # ``at``, the turn's time in every statement stamping it: DateTime(timezone=True)
+        at_type = statements.set_state.table.c.last_message_at.type  # type: ignore[attr-defined]
+        at_process = at_type.dialect_impl(dialect).bind_processor(dialect)
+        shared = {"at": remember_last(at_process)} if at_process is not None else {}
+
         def prebuilt(statement: Executable | None) -> DriverStatement:
             assert statement is not None
-            return DriverStatement(statement, dialect)  # type: ignore[arg-type]
+            return DriverStatement(statement, dialect, shared)  # type: ignore[arg-type]
 
         # pysqlite and psycopg count the row an INSERT ... ON CONFLICT DO NOTHING inserted
         # exactly: no RETURNING row to fetch
@@ -158,6 +191,16 @@ class DriverStore:
         value_type = statements.get_argument.selected_columns[0].type  # type: ignore[attr-defined]
         self._decode_value = value_type.dialect_impl(dialect).result_processor(dialect, None)
         self._last: tuple[Connection | None, bool] = (None, True)
+        self._time: tuple[Connection | None, Any] = (None, None)
+
+    def _turn_time(self, conn: Connection) -> Any:
+        """One time for the statements of a turn (``conn``): the claim, a new user's row,
+        the state change and its transitions are stamped alike."""
+        last_conn, at = self._time
+        if last_conn is not conn:
+            at = now()
+            self._time = (conn, at)
+        return at
 
     def _driver(self, conn: Connection) -> Any:
         """The DBAPI connection to run prebuilt statements on, or None when watched."""
@@ -173,7 +216,7 @@ class DriverStore:
         driver = self._driver(conn)
         if driver is None:
             return self.watched.claim_message(conn, message_id, platform_id)
-        params = {"mid": message_id, "at": now(), "platform_id": platform_id}
+        params = {"mid": message_id, "at": self._turn_time(conn), "platform_id": platform_id}
         cursor = self._claim.run(conn, driver, params)
         claimed = cursor.rowcount == 1
         cursor.close()
@@ -199,6 +242,7 @@ class DriverStore:
         if driver is None:
             return self.watched.lock_user(conn, channel, platform_id, initial_state)
         params = new_user_params(channel, platform_id, initial_state)
+        params["at"] = self._turn_time(conn)
         row = self._lock_user.first(conn, driver, params)
         if row is not None:
             return UserRow(*row), False
@@ -228,7 +272,8 @@ class DriverStore:
         driver = self._driver(conn)
         if driver is None:
             return self.watched.set_state(conn, user_key, state)
-        self._set_state.run(conn, driver, {"uid": user_key, "new": state, "at": now()})
+        params = {"uid": user_key, "new": state, "at": self._turn_time(conn)}
+        self._set_state.run(conn, driver, params)
         return None
 
     def record_transitions(
@@ -237,7 +282,7 @@ class DriverStore:
         driver = self._driver(conn)
         if driver is None:
             return self.watched.record_transitions(conn, platform_id, changes)
-        at = now()
+        at = self._turn_time(conn)
         for source, target in changes:  # one row in almost every turn that changes state
             params = {"platform_id": platform_id, "from": source, "to": target, "at": at}
             self._insert_transition.run(conn, driver, params).close()
