@@ -190,7 +190,7 @@ class TurnSession(Session):
         super().__init__(autoflush=True, expire_on_commit=False)
         self._connect = connect
 
-    def get_bind(self, *args: Any, **kwargs: Any) -> Connection:  # type: ignore[override]
+    def get_bind(self, *args: Any, **kwargs: Any) -> Connection:
         return self._connect()
 
 

@@ -54,6 +54,7 @@ class DriverStatement:
         names = positional or tuple(compiled.bind_names.values())
         processors = []
         for index, name in enumerate(names):
+            process: Callable[[Any], Any] | None
             process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None and shared is not None and name in shared:
                 process = shared[name]

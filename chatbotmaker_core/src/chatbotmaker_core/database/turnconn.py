@@ -93,7 +93,7 @@ class DriverTurnConnection(UnwatchedConnection):
         return not self.connection_record.is_valid
 
     def invalidate(self, error: BaseException | None = None) -> None:
-        self.connection_record.invalidate(error)  # type: ignore[arg-type]
+        self.connection_record.invalidate(error)
 
     # -- the turn -----------------------------------------------------------------------
 
