@@ -46,14 +46,15 @@ def configure_sqlite(engine: Engine, busy_timeout: float = BUSY_TIMEOUT) -> None
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if on_pysqlite and not statements_watched(connection):
-            # The same statement without Connection.execute's bookkeeping: once per turn.
+        if on_pysqlite:
             dbapi_connection = connection.connection.dbapi_connection
             assert dbapi_connection is not None  # a connection in a transaction is live
             if dbapi_connection.in_transaction:
                 return  # a turn's own connection, begun already (turnconn.py)
-            begin_immediate(engine, connection, dbapi_connection)
-            return
+            if not statements_watched(connection):
+                # The same statement without Connection.execute's bookkeeping: once per turn.
+                begin_immediate(engine, connection, dbapi_connection)
+                return
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except exc.OperationalError as error:
