@@ -133,3 +133,17 @@ def test_a_lost_connection_is_a_database_error_not_a_handler_failure(db_url, wat
     with pytest.raises(exc.DBAPIError) as raised:
         bot.handle(Message(user_id="u", text="hi", message_id="m"))
     assert raised.value.connection_invalidated
+
+
+@pytest.mark.parametrize("event_name", ["begin", "commit", "engine_connect"])
+def test_a_turn_is_seen_by_the_engine_listeners_of_an_application(db_url, event_name):
+    """A turn on the driver's own connection skips Engine.connect, Connection.begin and
+    commit; an application listening to them gets a turn through them instead."""
+    database = Database({"sqlalchemy.url": db_url})
+    heard = []
+    event.listen(database.engine, event_name, lambda *args: heard.append(event_name))
+    bot = Bot({}, NullMessenger(), Dispatcher(counting_rules([])), database)
+    for mid in ("1", "2"):
+        assert bot.handle(Message(user_id="a", text="hi", message_id=mid)).handled
+    assert heard == [event_name, event_name]
+    assert database.get_arguments("a")["n"] == 2

@@ -287,6 +287,33 @@ def test_application_tables_commit_and_roll_back_with_the_turn(db_url):
     ]
 
 
+def test_the_user_is_a_persistent_orm_object_of_the_turn_session(db_url):
+    """Handlers may use the user as an ORM object: its unread columns load, its dynamic
+    relationship queries, it belongs to ``database.session``, and a column it changes is
+    written with the turn."""
+    seen = []
+
+    def func(user, text):
+        session = user.database.session
+        seen.append(
+            (
+                user in session,
+                user.last_message_at is not None,  # an unread column, loaded on access
+                user.arguments.count(),  # the dynamic relationship, on the turn's connection
+            )
+        )
+        user.store_argument("n", len(seen))
+        if text == "rename":
+            user.fb_id = "renamed"  # flushed with the turn
+
+    bot = make_bot(db_url, {"actions": {"welcome": {"func": func}}})
+    bot.handle(Message(user_id="orm", text="hi", message_id="o1"))
+    bot.handle(Message(user_id="orm", text="rename", message_id="o2"))
+    assert seen == [(True, True, 0), (True, True, 1)]
+    assert bot.database.get_user("orm") is None
+    assert bot.database.get_arguments("renamed") == {"n": 2}
+
+
 class Flaky(RecordingMessenger):
     def __init__(self, failures, transient=True):
         super().__init__()

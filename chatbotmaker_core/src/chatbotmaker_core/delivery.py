@@ -19,8 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -69,19 +68,27 @@ class SendDeadlineExceeded(DeliveryError):
         )
 
 
-@contextmanager
-def turn_deadline(policy: RetryPolicy) -> Iterator[float]:
+class turn_deadline:  # noqa: N801 - used as a function: ``with turn_deadline(policy):``
     """Start the turn's send deadline, ``policy.deadline`` seconds from now (or keep an
-    earlier one already running, so a deadline only ever shrinks); yields it."""
-    outer = _DEADLINE.get()
-    deadline = time.monotonic() + policy.deadline
-    if outer is not None and outer < deadline:
-        deadline = outer
-    token = _DEADLINE.set(deadline)
-    try:
-        yield deadline
-    finally:
-        _DEADLINE.reset(token)
+    earlier one already running, so a deadline only ever shrinks); ``as`` gives it.
+
+    A class rather than a ``@contextmanager`` generator: a turn enters it once per reply
+    and per payload too, and a generator costs several times as much to enter and leave.
+    """
+
+    __slots__ = ("_deadline", "_token")
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        deadline = time.monotonic() + policy.deadline
+        outer = _DEADLINE.get()
+        self._deadline = outer if outer is not None and outer < deadline else deadline
+
+    def __enter__(self) -> float:
+        self._token = _DEADLINE.set(self._deadline)
+        return self._deadline
+
+    def __exit__(self, *exc_info: object) -> None:
+        _DEADLINE.reset(self._token)
 
 
 def time_left() -> float | None:
@@ -94,39 +101,62 @@ def time_left() -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
+def _running(policy: RetryPolicy) -> float | None:
+    """The running deadline when it is the one ``turn_deadline(policy)`` would keep (no later
+    than a new one): a reply or payload inside a turn then needs no scope of its own."""
+    deadline = _DEADLINE.get()
+    if deadline is not None and deadline <= time.monotonic() + policy.deadline:
+        return deadline
+    return None
+
+
 def send_with_retry(
     messenger: Messenger, platform_id: str, payload: Any, policy: RetryPolicy
 ) -> None:
     """Send one payload of ``messenger.render``, retrying transient :class:`DeliveryError`
     within ``policy`` and the turn's deadline (:func:`turn_deadline`; one starts here when
     none is running)."""
+    deadline = _running(policy)
+    if deadline is not None:
+        _send_payload(messenger, platform_id, payload, policy, deadline)
+        return
     with turn_deadline(policy) as deadline:
-        for attempt in range(policy.attempts):
-            if time.monotonic() >= deadline:
-                raise SendDeadlineExceeded(policy.deadline)
-            try:
-                messenger.send_payload(platform_id, payload)
-                return
-            except DeliveryError as error:
-                if not error.transient or attempt + 1 == policy.attempts:
-                    raise
-                pause = policy.delay(attempt, error.retry_after)
-                if time.monotonic() + pause >= deadline:
-                    raise SendDeadlineExceeded(policy.deadline, error) from None
-                log.info(
-                    "send to %s failed (%s); retry %d in %.2fs",
-                    platform_id,
-                    error,
-                    attempt + 1,
-                    pause,
-                )
-                time.sleep(pause)
+        _send_payload(messenger, platform_id, payload, policy, deadline)
+
+
+def _send_payload(
+    messenger: Messenger, platform_id: str, payload: Any, policy: RetryPolicy, deadline: float
+) -> None:
+    for attempt in range(policy.attempts):
+        if time.monotonic() >= deadline:
+            raise SendDeadlineExceeded(policy.deadline)
+        try:
+            messenger.send_payload(platform_id, payload)
+            return
+        except DeliveryError as error:
+            if not error.transient or attempt + 1 == policy.attempts:
+                raise
+            pause = policy.delay(attempt, error.retry_after)
+            if time.monotonic() + pause >= deadline:
+                raise SendDeadlineExceeded(policy.deadline, error) from None
+            log.info(
+                "send to %s failed (%s); retry %d in %.2fs",
+                platform_id,
+                error,
+                attempt + 1,
+                pause,
+            )
+            time.sleep(pause)
 
 
 def send_reply_with_retry(
     messenger: Messenger, platform_id: str, reply: Reply, policy: RetryPolicy
 ) -> None:
     """Render ``reply`` and send its payloads in order, each retried on its own."""
+    if _running(policy) is not None:
+        for payload in messenger.render(platform_id, reply):
+            send_with_retry(messenger, platform_id, payload, policy)
+        return
     with turn_deadline(policy):
         for payload in messenger.render(platform_id, reply):
             send_with_retry(messenger, platform_id, payload, policy)

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state
 
 from .database.transitions import record as record_transitions
+from .database.turnconn import turn_connection
 from .database.values import check_argument
 from .message import Message, Reply
 from .messenger import Messenger
@@ -181,36 +182,42 @@ class Turn:
         """
         store = self.store
         message = self.message
-        with self.database.engine.connect() as conn:
+        turn_conn = turn_connection(self.database.engine, store, self.sink.stages)
+        conn = turn_conn.store_conn  # what the store's statements run on
+        try:
             if self._handled_before(conn):
                 return False
             started(self.messenger, message)
-            with conn.begin():
-                if not self._claim(conn):
-                    return False
-                row, self.is_new_user = store.lock_user(
-                    conn, self.channel, message.user_id, self.initial_state
-                )
-                self._conn, self._user_key = conn, row.id
-                self.state = self._current_state(row.state)
-                try:
-                    with self.database.turn_session(conn) as session:
-                        user = self._attach_user(session, self.state)
-                        self._run_handlers(user)
-                        session.flush()
-                except BaseException as error:  # noqa: BLE001 - sys.exit() in a handler included
-                    if isinstance(error, Exception) and is_database_outage(error):
-                        raise  # not the handler's fault: nothing is recorded, the event is retried
-                    raise HandlerFailed(error, self.state) from error
-                finally:
-                    self._conn = None
-                if user.state != row.state or not self.is_new_user:
-                    # the state and the time of the last message (the 24-hour window): one
-                    # UPDATE; a new user's row got both when it was inserted
-                    store.set_state(conn, row.id, user.state)
-                record_transitions(conn, self)  # one INSERT when the state changed
-                self._stage(conn, self.replies)
+            turn_conn.begin()
+            if not self._claim(conn):
+                return False  # closing rolls the claim's transaction back
+            row, self.is_new_user = store.lock_user(
+                conn, self.channel, message.user_id, self.initial_state
+            )
+            self._conn, self._user_key = conn, row.id
+            self.state = self._current_state(row.state)
+            try:
+                with self.database.turn_session(turn_conn.sqlalchemy_connection) as session:
+                    user = self._attach_user(session, self.state)
+                    self._run_handlers(user)
+                    session.flush()
+            except BaseException as error:  # noqa: BLE001 - sys.exit() in a handler included
+                if isinstance(error, Exception) and is_database_outage(error):
+                    raise  # not the handler's fault: nothing is recorded, the event is retried
+                raise HandlerFailed(error, self.state) from error
+            finally:
+                self._conn = None
+            if user.state != row.state or not self.is_new_user:
+                # the state and the time of the last message (the 24-hour window): one
+                # UPDATE; a new user's row got both when it was inserted
+                store.set_state(conn, row.id, user.state)
+            record_transitions(conn, self)  # one INSERT when the state changed
+            if self.replies and self.sink.stages:
+                self._stage(turn_conn.sqlalchemy_connection(), self.replies)
+            turn_conn.commit()
             return True
+        finally:
+            turn_conn.close()  # rolls back what was not committed
 
     def settle_failed(self, replies: list[Reply]) -> None:
         """After :class:`HandlerFailed`: record the message id, so a redelivery does not fail
@@ -267,19 +274,29 @@ class Turn:
         return self.initial_state
 
     def _attach_user(self, session: Any, state: str) -> Any:
-        """The ORM user in ``state``, made persistent in ``session`` without another SELECT."""
+        """The ORM user in ``state``, made persistent in ``session`` without another SELECT.
+
+        Placed in the session's identity map as SQLAlchemy's own loader places a row it
+        read (the turn read it through Core): no attach events and no session transaction
+        until the ORM runs a statement (a lazy load, a flush), which then joins the turn's.
+        ``Session.add`` would begin that transaction and walk the relationship cascades on
+        every turn, for the few handlers that use the ORM.
+        """
         mapper = self.database.user_class.__mapper__
         # A no-op once relationships added by the application are set up; unlike
         # configure_mappers() it does not gather every registry of the process first.
         mapper.registry.configure(cascade=True)
         user = mapper.class_manager.new_instance()
-        set_committed_value(user, "id", self._user_key)
-        set_committed_value(user, "fb_id", self.message.user_id)
-        set_committed_value(user, "channel", self.channel)
-        set_committed_value(user, "state", state)
-        make_transient_to_detached(user)
-        session.add(user)
-        user.__dict__["_turn"] = self
+        values = user.__dict__  # a fresh instance: its committed values, as a load sets them
+        values["id"] = self._user_key
+        values["fb_id"] = self.message.user_id
+        values["channel"] = self.channel
+        values["state"] = state
+        make_transient_to_detached(user)  # the primary key as identity, the rest expired
+        instance = instance_state(user)
+        instance.session_id = session.hash_key
+        session.identity_map.add(instance)
+        values["_turn"] = self
         return user
 
     def _run_handlers(self, user: Any) -> None:

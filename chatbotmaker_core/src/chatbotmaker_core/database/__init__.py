@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -128,16 +128,11 @@ class Database:
         """
         return self._session.get()
 
-    @contextmanager
-    def turn_session(self, conn: Connection) -> Iterator[Session]:
-        """An ORM session joined to the turn's connection and transaction."""
-        session = Session(bind=conn, autoflush=True, expire_on_commit=False)
-        token = self._session.set(session)
-        try:
-            yield session
-        finally:
-            self._session.reset(token)
-            session.close()
+    def turn_session(self, conn: Connection | Callable[[], Connection]) -> TurnSessionScope:
+        """``with database.turn_session(conn) as session``: an ORM session joined to the
+        turn's connection and transaction; ``conn`` may be a callable giving that connection
+        when the session first needs one (``turnconn.py``)."""
+        return TurnSessionScope(self._session, conn)
 
     # -- the 0.0.13 API, for scripts that manage their own session --------------------------
 
@@ -185,6 +180,47 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or after fork)."""
         self.engine.dispose()
+
+
+class TurnSession(Session):
+    """A turn's session whose connection is made when the ORM first runs a statement: most
+    turns never do, and a turn on the driver's own connection then makes none."""
+
+    def __init__(self, connect: Callable[[], Connection]) -> None:
+        super().__init__(autoflush=True, expire_on_commit=False)
+        self._connect = connect
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Connection:
+        return self._connect()
+
+
+class TurnSessionScope:
+    """A turn's session, current (``Database.session``) while the turn runs; closed after.
+
+    A class rather than a ``@contextmanager`` generator: entered on every turn.
+    """
+
+    __slots__ = ("_current", "_conn", "_session", "_token")
+
+    def __init__(
+        self, current: ContextVar[Session | None], conn: Connection | Callable[[], Connection]
+    ) -> None:
+        self._current = current
+        self._conn = conn
+
+    def __enter__(self) -> Session:
+        conn = self._conn
+        if isinstance(conn, Connection):
+            session = Session(bind=conn, autoflush=True, expire_on_commit=False)
+        else:
+            session = TurnSession(conn)
+        self._session = session
+        self._token = self._current.set(session)
+        return session
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._current.reset(self._token)
+        self._session.close()
 
 
 def make_store(engine: Engine, models: Models) -> Store:

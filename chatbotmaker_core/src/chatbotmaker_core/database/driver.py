@@ -41,14 +41,23 @@ class DriverStatement:
 
     __slots__ = ("sql", "_pick", "_processors")
 
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+    def __init__(
+        self,
+        statement: ClauseElement,
+        dialect: Dialect,
+        shared: dict[str, Callable[[Any], Any]] | None = None,
+    ) -> None:
+        """``shared``: a processor per bind name, the same for every statement given it."""
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))  # a DML statement
         self.sql = compiled.string
         positional = tuple(compiled.positiontup or ())
         names = positional or tuple(compiled.bind_names.values())
         processors = []
         for index, name in enumerate(names):
+            process: Callable[[Any], Any] | None
             process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None and shared is not None and name in shared:
+                process = shared[name]
             if process is not None:
                 processors.append((index if positional else name, process))
         self._processors = tuple(processors)
@@ -80,6 +89,33 @@ class DriverStatement:
             return cursor.fetchone()
         finally:
             cursor.close()
+
+
+class UnwatchedConnection:
+    """A turn's own DBAPI connection that nothing watches (``turnconn.py`` decides): the
+    store runs its statements on ``driver`` without asking again."""
+
+    driver: Any
+
+
+def remember_last(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` that returns its last result again when given the same object again.
+
+    A turn stamps its claim, its user and its state change with one time (``at``): the
+    DateTime processor, which formats the text SQLite stores, then runs once per turn.
+    """
+    last: tuple[Any, Any] = (object(), None)  # replaced whole: threads may share it
+
+    def run(value: Any) -> Any:
+        nonlocal last
+        given, result = last
+        if value is given:
+            return result
+        result = process(value)
+        last = (value, result)
+        return result
+
+    return run
 
 
 def statements_watched(conn: Connection) -> bool:
@@ -134,11 +170,18 @@ class DriverStore:
         self.watched = watched
         self._postgresql = dialect.name == "postgresql"
 
+        # ``at``, the turn's time in every statement stamping it: DateTime(timezone=True)
+        at_type = statements.set_state.table.c.last_message_at.type  # type: ignore[attr-defined]
+        at_process = at_type.dialect_impl(dialect).bind_processor(dialect)
+        shared = {"at": remember_last(at_process)} if at_process is not None else {}
+
         def prebuilt(statement: Executable | None) -> DriverStatement:
             assert statement is not None
-            return DriverStatement(statement, dialect)  # type: ignore[arg-type]
+            return DriverStatement(statement, dialect, shared)  # type: ignore[arg-type]
 
-        self._claim = prebuilt(statements.upsert_claim)
+        # pysqlite and psycopg count the row an INSERT ... ON CONFLICT DO NOTHING inserted
+        # exactly: no RETURNING row to fetch
+        self._claim = prebuilt(statements.upsert_claim_counted)
         self._is_handled = prebuilt(statements.is_handled)
         self._lock_user = prebuilt(statements.lock_user)
         self._insert_user = prebuilt(statements.upsert_user)
@@ -149,9 +192,21 @@ class DriverStore:
         value_type = statements.get_argument.selected_columns[0].type  # type: ignore[attr-defined]
         self._decode_value = value_type.dialect_impl(dialect).result_processor(dialect, None)
         self._last: tuple[Connection | None, bool] = (None, True)
+        self._time: tuple[Connection | None, Any] = (None, None)
+
+    def _turn_time(self, conn: Connection) -> Any:
+        """One time for the statements of a turn (``conn``): the claim, a new user's row,
+        the state change and its transitions are stamped alike."""
+        last_conn, at = self._time
+        if last_conn is not conn:
+            at = now()
+            self._time = (conn, at)
+        return at
 
     def _driver(self, conn: Connection) -> Any:
         """The DBAPI connection to run prebuilt statements on, or None when watched."""
+        if isinstance(conn, UnwatchedConnection):
+            return conn.driver
         last_conn, watched = self._last
         if last_conn is not conn:
             watched = statements_watched(conn)
@@ -162,8 +217,11 @@ class DriverStore:
         driver = self._driver(conn)
         if driver is None:
             return self.watched.claim_message(conn, message_id, platform_id)
-        params = {"mid": message_id, "at": now(), "platform_id": platform_id}
-        return self._claim.first(conn, driver, params) is not None
+        params = {"mid": message_id, "at": self._turn_time(conn), "platform_id": platform_id}
+        cursor = self._claim.run(conn, driver, params)
+        claimed = cursor.rowcount == 1
+        cursor.close()
+        return claimed
 
     def is_handled(self, conn: Connection, message_id: str) -> bool:
         driver = self._driver(conn)
@@ -185,6 +243,7 @@ class DriverStore:
         if driver is None:
             return self.watched.lock_user(conn, channel, platform_id, initial_state)
         params = new_user_params(channel, platform_id, initial_state)
+        params["at"] = self._turn_time(conn)
         row = self._lock_user.first(conn, driver, params)
         if row is not None:
             return UserRow(*row), False
@@ -214,7 +273,8 @@ class DriverStore:
         driver = self._driver(conn)
         if driver is None:
             return self.watched.set_state(conn, user_key, state)
-        self._set_state.run(conn, driver, {"uid": user_key, "new": state, "at": now()})
+        params = {"uid": user_key, "new": state, "at": self._turn_time(conn)}
+        self._set_state.run(conn, driver, params)
         return None
 
     def record_transitions(
@@ -223,7 +283,7 @@ class DriverStore:
         driver = self._driver(conn)
         if driver is None:
             return self.watched.record_transitions(conn, platform_id, changes)
-        at = now()
+        at = self._turn_time(conn)
         for source, target in changes:  # one row in almost every turn that changes state
             params = {"platform_id": platform_id, "from": source, "to": target, "at": at}
             self._insert_transition.run(conn, driver, params).close()

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 def configure_sqlite(engine: Engine, busy_timeout: float = BUSY_TIMEOUT) -> None:
     """Set up ``engine``'s connections; ``busy_timeout``: seconds to wait for a lock."""
     busy_timeout_ms = round(busy_timeout * 1000)
+    engine.dialect._chatbotmaker_busy_timeout = busy_timeout  # type: ignore[attr-defined]
     in_memory = engine.url.database in (None, "", ":memory:")
 
     @event.listens_for(engine, "connect")
@@ -45,24 +46,48 @@ def configure_sqlite(engine: Engine, busy_timeout: float = BUSY_TIMEOUT) -> None
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        try:
-            if on_pysqlite and not statements_watched(connection):
+        if on_pysqlite:
+            dbapi_connection = connection.connection.dbapi_connection
+            assert dbapi_connection is not None  # a connection in a transaction is live
+            if dbapi_connection.in_transaction:
+                return  # a turn's own connection, begun already (turnconn.py)
+            if not statements_watched(connection):
                 # The same statement without Connection.execute's bookkeeping: once per turn.
-                dbapi_connection = connection.connection.dbapi_connection
-                assert dbapi_connection is not None  # a connection in a transaction is live
-                try:
-                    dbapi_connection.execute("BEGIN IMMEDIATE")
-                except dbapi_error(connection) as error:
-                    raise driver_error(connection, "BEGIN IMMEDIATE", (), error) from error
-            else:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                begin_immediate(engine, connection, dbapi_connection)
+                return
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         except exc.OperationalError as error:
-            if "locked" in str(error.orig) or "busy" in str(error.orig):
-                log.error(
-                    "SQLite database %s stayed locked for %gs ([database] busy_timeout): another "
-                    "connection holds a long write transaction; nothing was done (a webhook "
-                    "answers 5xx and Meta delivers the event again)",
-                    engine.url.database,
-                    busy_timeout,
-                )
+            log_lock_timeout(engine, error)
             raise
+
+    _on_begin._chatbotmaker = True  # type: ignore[attr-defined]
+
+
+def is_ours(listener: Any) -> bool:
+    """Whether an engine's ``begin`` listener is our ``BEGIN IMMEDIATE``."""
+    return getattr(listener, "_chatbotmaker", False)
+
+
+def begin_immediate(engine: Engine, connection: Any, dbapi_connection: Any) -> None:
+    """``BEGIN IMMEDIATE`` on the pysqlite connection of ``connection`` (a ``Connection`` or
+    a turn's own, ``turnconn.py``); a driver error raises as SQLAlchemy's."""
+    try:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        except dbapi_error(connection) as error:
+            raise driver_error(connection, "BEGIN IMMEDIATE", (), error) from error
+    except exc.OperationalError as error:
+        log_lock_timeout(engine, error)
+        raise
+
+
+def log_lock_timeout(engine: Engine, error: exc.OperationalError) -> None:
+    if "locked" in str(error.orig) or "busy" in str(error.orig):
+        log.error(
+            "SQLite database %s stayed locked for %gs ([database] busy_timeout): another "
+            "connection holds a long write transaction; nothing was done (a webhook "
+            "answers 5xx and Meta delivers the event again)",
+            engine.url.database,
+            engine.dialect._chatbotmaker_busy_timeout,  # type: ignore[attr-defined]
+        )

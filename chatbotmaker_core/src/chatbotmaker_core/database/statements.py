@@ -51,6 +51,8 @@ class Statements:
     upsert_user: Executable | None = None
     upsert_claim: Executable | None = None
     upsert_argument: Executable | None = None
+    #: ``upsert_claim`` without ``RETURNING``, for drivers whose rowcount tells (driver.py)
+    upsert_claim_counted: Executable | None = None
 
 
 def build_statements(models: Models, dialect: str) -> Statements:
@@ -77,7 +79,7 @@ def build_statements(models: Models, dialect: str) -> Statements:
         )
         # RETURNING tells whether a row was inserted; rowcount is not reliable on every driver.
         # handled_at is passed: Connection.execute would apply its default, a driver would not.
-        extra["upsert_claim"] = (
+        claim = (
             upsert(handled)
             .values(
                 message_id=bindparam("mid"),
@@ -85,8 +87,9 @@ def build_statements(models: Models, dialect: str) -> Statements:
                 user_id=bindparam("platform_id"),
             )
             .on_conflict_do_nothing()
-            .returning(handled.c.message_id)
         )
+        extra["upsert_claim"] = claim.returning(handled.c.message_id)
+        extra["upsert_claim_counted"] = claim
         stmt = upsert(arguments).values(
             user_id=bindparam("uid"), name=bindparam("key"), value=bindparam("val")
         )
