@@ -90,14 +90,18 @@ class ReplySink(Protocol):
 
     ``stages`` is False for inline mode (:class:`DeliverAfterCommit`: nothing happens in the
     transaction, the bot delivers once it commits) and True for the queue, whose
-    :meth:`stage` defers the delivery on the turn's own connection.
+    :meth:`stage` defers the delivery on the turn's own connection. ``conn`` is a SQLAlchemy
+    ``Connection``, or, for a sink whose ``stages_on_driver`` is True (the queue: it uses only
+    ``conn.connection.driver_connection``), the turn's connection on the driver path, so that
+    queued turns need no ``Connection`` either.
     """
 
     stages: bool
+    stages_on_driver: bool
 
     def stage(
         self,
-        conn: Connection,
+        conn: Any,
         platform_id: str,
         replies: list[Reply],
         channel: str | None = None,
@@ -108,10 +112,11 @@ class DeliverAfterCommit:
     """Inline mode's sink: nothing is staged; the bot delivers the replies after the commit."""
 
     stages = False
+    stages_on_driver = False
 
     def stage(
         self,
-        conn: Connection,
+        conn: Any,
         platform_id: str,
         replies: list[Reply],
         channel: str | None = None,
@@ -182,7 +187,9 @@ class Turn:
         """
         store = self.store
         message = self.message
-        turn_conn = turn_connection(self.database.engine, store, self.sink.stages)
+        sink = self.sink
+        needs_core = sink.stages and not sink.stages_on_driver  # a Connection to stage on
+        turn_conn = turn_connection(self.database.engine, store, needs_core)
         conn = turn_conn.store_conn  # what the store's statements run on
         try:
             if self._handled_before(conn):
@@ -212,8 +219,8 @@ class Turn:
                 # UPDATE; a new user's row got both when it was inserted
                 store.set_state(conn, row.id, user.state)
             record_transitions(conn, self)  # one INSERT when the state changed
-            if self.replies and self.sink.stages:
-                self._stage(turn_conn.sqlalchemy_connection(), self.replies)
+            if self.replies and sink.stages:
+                self._stage(turn_conn.staging_connection(sink.stages_on_driver), self.replies)
             turn_conn.commit()
             return True
         finally:
@@ -240,7 +247,7 @@ class Turn:
             conn, message_id, self.message.user_id
         )
 
-    def _stage(self, conn: Connection, replies: list[Reply]) -> None:
+    def _stage(self, conn: Any, replies: list[Reply]) -> None:
         """Hand ``replies`` to a staging sink in this transaction (they commit together)."""
         if replies and self.sink.stages:
             self.sink.stage(conn, self.message.user_id, replies, self.channel)

@@ -7,7 +7,8 @@ around those steps (connection and transaction objects, event dispatch, logging 
 a turn more than SQLite takes to begin and commit. :class:`DriverTurnConnection` therefore
 does them on the pooled DBAPI connection itself, for the :class:`~.driver.DriverStore`
 drivers, when nothing watches the engine (echo, cursor, transaction or connect listeners other
-than our own ``BEGIN IMMEDIATE``), and no sink stages replies on the turn's connection.
+than our own ``BEGIN IMMEDIATE``), and no sink needs a ``Connection`` to stage replies on (the
+queue stages on the driver's connection).
 A handler using the ORM gets a ``Connection`` on the same pooled connection, inside the same
 transaction (:meth:`DriverTurnConnection.sqlalchemy_connection`), made at that moment.
 Everything else takes :class:`CoreTurnConnection`: ``Engine.connect``, ``Connection.begin``.
@@ -34,6 +35,10 @@ class TurnConnection(Protocol):
         """A ``Connection`` in the turn's transaction (for the ORM session, the sink)."""
         ...
 
+    def staging_connection(self, on_driver: bool) -> Any:
+        """What a staging sink gets (``ReplySink.stages_on_driver``: see ``turn.py``)."""
+        ...
+
     def begin(self) -> None: ...
 
     def commit(self) -> None: ...
@@ -51,6 +56,9 @@ class CoreTurnConnection:
         self._transaction: Any = None
 
     def sqlalchemy_connection(self) -> Connection:
+        return self._conn
+
+    def staging_connection(self, on_driver: bool) -> Any:
         return self._conn
 
     def begin(self) -> None:
@@ -101,6 +109,11 @@ class DriverTurnConnection(UnwatchedConnection):
         if self.dialect.name == "sqlite":
             begin_immediate(self.engine, self, self.driver)
         # psycopg begins a transaction with the first statement (autocommit off)
+
+    def staging_connection(self, on_driver: bool) -> Any:
+        """What a sink stages on: this connection itself when the sink uses only its driver
+        connection (``conn.connection.driver_connection``), else a ``Connection``."""
+        return self if on_driver else self.sqlalchemy_connection()
 
     def sqlalchemy_connection(self) -> Connection:
         """A ``Connection`` on this pooled connection, in the turn's transaction, made on the

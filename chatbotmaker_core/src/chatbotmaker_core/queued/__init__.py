@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, make_url, text
+from sqlalchemy import make_url, text
 
 from ..database import CONNECT_TIMEOUT
 from ..errors import ConfigError
@@ -76,6 +76,7 @@ class Queue:
     """
 
     stages = True
+    stages_on_driver = True  # stage() uses only conn.connection.driver_connection
 
     def __init__(
         self,
@@ -136,7 +137,7 @@ class Queue:
 
     def stage(
         self,
-        conn: Connection,
+        conn: Any,
         platform_id: str,
         replies: list[Reply],
         channel: str | None = None,
