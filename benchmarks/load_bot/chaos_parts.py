@@ -128,19 +128,17 @@ class ChaosGraph:
     def wait_for(self, replies: set[str], deadline: float, stall: float) -> str | None:
         """Until every reply in ``replies`` has arrived; otherwise why not: ``deadline``
         (monotonic) passed, or no new one arrived for ``stall`` seconds."""
-        have, since = -1, time.monotonic()
-        while True:
-            missing = len(replies - {text for _, text in self.arrivals()})
-            if missing == 0:
-                return None
-            now = time.monotonic()
-            if missing != have:
-                have, since = missing, now
-            elif now - since > stall:
-                return f"{missing} replies missing; none arrived for {stall:.0f} s, gave up"
-            if now > deadline:
-                return f"{missing} replies missing when the drain ended"
-            time.sleep(0.5)
+
+        def missing() -> int:
+            return len(replies - {text for _, text in self.arrivals()})
+
+        return wait_until_none_left(
+            missing,
+            deadline,
+            stall,
+            stalled=lambda n: f"{n} replies missing; none arrived for {stall:.0f} s, gave up",
+            late=lambda n: f"{n} replies missing when the drain ended",
+        )
 
 
 class Progress:
@@ -259,25 +257,27 @@ class Servers:
         from sqlalchemy import create_engine, text
 
         engine = create_engine(self.url, connect_args={"connect_timeout": 3})
-        left, since = -2, time.monotonic()
+
+        def jobs_left() -> int:
+            try:
+                with engine.connect() as conn:
+                    return int(conn.execute(text(JOBS_LEFT)).scalar() or 0)
+            except Exception:  # noqa: BLE001 - PostgreSQL may still be coming back
+                return -1
+
+        def what(n: int) -> str:
+            return "the database unreachable" if n == -1 else f"{n} jobs left"
+
         try:
-            while True:
-                try:
-                    with engine.connect() as conn:
-                        now_left = conn.execute(text(JOBS_LEFT)).scalar()
-                except Exception:  # noqa: BLE001 - PostgreSQL may still be coming back
-                    now_left = -1
-                if now_left == 0:
-                    return None
-                now = time.monotonic()
-                what = "the database unreachable" if now_left == -1 else f"{now_left} jobs left"
-                if now_left != left:
-                    left, since = now_left, now
-                elif now - since > stall:
-                    return f"{what}, unchanged for {stall:.0f} s: gave up waiting for an idle queue"
-                if now > deadline:
-                    return f"{what} when the wait for an idle queue ended"
-                time.sleep(0.5)
+            return wait_until_none_left(
+                jobs_left,
+                deadline,
+                stall,
+                stalled=lambda n: (
+                    f"{what(n)}, unchanged for {stall:.0f} s: gave up waiting for an idle queue"
+                ),
+                late=lambda n: f"{what(n)} when the wait for an idle queue ended",
+            )
         finally:
             engine.dispose()
 
@@ -355,3 +355,28 @@ def post_until_ok(
                 conn.close()
             time.sleep(0.3)
     conn.close()
+
+
+def wait_until_none_left(
+    count: Callable[[], int],
+    deadline: float,
+    stall: float,
+    *,
+    stalled: Callable[[int], str],
+    late: Callable[[int], str],
+) -> str | None:
+    """Poll ``count`` until it is 0 (None); otherwise why not, worded by ``stalled`` (the count
+    stayed the same for ``stall`` seconds) or ``late`` (``deadline``, monotonic, passed)."""
+    have, since = None, time.monotonic()
+    while True:
+        left = count()
+        if left == 0:
+            return None
+        now = time.monotonic()
+        if left != have:
+            have, since = left, now
+        elif now - since > stall:
+            return stalled(left)
+        if now > deadline:
+            return late(left)
+        time.sleep(0.5)
