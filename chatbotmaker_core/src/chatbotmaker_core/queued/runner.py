@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..storable import describe
 from . import QUEUE, jobs
 from .pools import is_connection_error
 
@@ -61,7 +62,6 @@ class JobLoop:
         self.worker = worker
         self.queue = worker.queue
         self.settings = worker.settings
-        self.conn: Any = None
         self.running = 0  # jobs handed to the pool and not ended
         self.ended = Outcomes()  # written by the job threads, under ``worker.wake``
         self.unrecorded = Outcomes()  # taken from ``ended``, not yet recorded
@@ -80,8 +80,8 @@ class JobLoop:
                         break
                 try:
                     batch = self._round(free)
-                except Exception as error:  # noqa: BLE001 - see _lost
-                    self._lost(error)
+                except Exception as error:  # noqa: BLE001 - reconnect, then record and go on
+                    worker.lost("jobs", error, through_stop=True)
                     if stopping and self.running == 0:
                         break  # what is left is retried as stalled by other workers
                     continue
@@ -98,8 +98,8 @@ class JobLoop:
                 if not settings.wait and self.running == 0:
                     try:
                         left = self._jobs_left()
-                    except Exception as error:  # noqa: BLE001 - see _lost
-                        self._lost(error)
+                    except Exception as error:  # noqa: BLE001 - reconnect, then go on
+                        worker.lost("jobs", error, through_stop=True)
                         continue
                     if not left:
                         worker.stopping.set()  # --burst: the queue is empty
@@ -113,7 +113,6 @@ class JobLoop:
                     "stopped before recording the end of jobs %s; they will be retried",
                     self.unrecorded.job_ids(),
                 )
-            self._close()
 
     def _wait(self, timeout: float) -> None:
         """Until a job ends, a job is inserted (the listener's nudge) or ``timeout`` passes."""
@@ -136,18 +135,11 @@ class JobLoop:
 
     # -- the database ----------------------------------------------------------------------
 
-    def _connection(self) -> Any:
-        if self.conn is None or self.conn.closed:
-            import psycopg
-
-            self.conn = psycopg.connect(self.queue.dsn, autocommit=True)
-        return self.conn
-
     def _round(self, free: int) -> list[Any]:
         """Record what ended, then take up to ``free`` jobs: one round trip when both."""
         import psycopg
 
-        conn = self._connection()
+        conn = self.worker.connection("jobs")
         outcomes = self.unrecorded
         for statement, params in list(outcomes.others):
             conn.execute(statement, params)
@@ -169,27 +161,9 @@ class JobLoop:
             return []
 
     def _jobs_left(self) -> bool:
-        return bool(self._connection().execute(jobs.JOBS_LEFT, {"queue": QUEUE}).fetchone()[0])
-
-    def _lost(self, error: BaseException) -> None:
-        if not is_connection_error(error):
-            log.exception("job loop: unexpected error; going on in %.1fs", RESTART_DELAY)
-        else:
-            first = str(error).strip().splitlines()
-            log.warning(
-                "job loop: database connection lost (%s); reconnecting in %.1fs",
-                first[0] if first else type(error).__name__,
-                RESTART_DELAY,
-            )
-        self._close()
-        time.sleep(RESTART_DELAY)
-
-    def _close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            finally:
-                self.conn = None
+        return bool(
+            self.worker.connection("jobs").execute(jobs.JOBS_LEFT, {"queue": QUEUE}).fetchone()[0]
+        )
 
     # -- the jobs (in the pool's threads) --------------------------------------------------
 
@@ -217,7 +191,7 @@ class JobLoop:
         """A retry, or parking as failed once the job has had its runs. A job cut by the
         database going away is retried without counting the run: it did not fail, it could
         not run."""
-        what = f"{type(error).__name__}: {error}".strip().splitlines()[0]
+        what = describe(error)  # the database's first line: never a user's text
         if is_connection_error(error):
             log.warning("job %s[%d] cut by the database (%s); retrying", task, job_id, what)
             return jobs.RETRY, {"id": job_id, "counted": 0, "delay": RESTART_DELAY}

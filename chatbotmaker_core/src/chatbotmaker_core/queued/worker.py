@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import ConfigError, did_you_mean
 from ..ranges import Range
+from ..storable import describe
 from . import QUEUE, Queue, jobs
 from .pools import is_connection_error
 from .runner import RESTART_DELAY, JobLoop
@@ -126,7 +127,7 @@ class Worker:
         """LISTEN for procrastinate's job-inserted notifications; each nudges the job loop."""
         while not self.stopping.is_set():
             try:
-                conn = self._connect("listen")
+                conn = self.connection("listen")
                 conn.execute(jobs.listen_channel(QUEUE))
                 while not self.stopping.is_set():
                     for _ in conn.notifies(timeout=1.0):
@@ -134,7 +135,7 @@ class Worker:
                             self.nudged = True
                             self.wake.notify_all()
             except Exception as error:  # noqa: BLE001 - reconnect; the loop polls meanwhile
-                self._lost("listen", error)
+                self.lost("listen", error)
 
     # -- heartbeat and stalled jobs ----------------------------------------------------------
 
@@ -142,11 +143,11 @@ class Worker:
         """A worker row of our own (procrastinate's ``procrastinate_workers``)."""
         while not self.stopping.is_set():
             try:
-                row = self._connect("keep").execute(jobs.REGISTER).fetchone()
+                row = self.connection("keep").execute(jobs.REGISTER).fetchone()
                 self.worker_id = int(row[0])
                 return
             except Exception as error:  # noqa: BLE001 - the database may be starting
-                self._lost("keep", error)
+                self.lost("keep", error)
 
     def _keep(self) -> None:
         """Every ``heartbeat_interval``: the heartbeat (a new worker row when ours was pruned
@@ -155,7 +156,7 @@ class Worker:
         next_check = 0.0
         while not self.stopping.wait(min(settings.heartbeat_interval, settings.check_interval)):
             try:
-                conn = self._connect("keep")
+                conn = self.connection("keep")
                 beat = conn.execute(jobs.HEARTBEAT, {"worker": self.worker_id})
                 if beat.rowcount == 0:
                     log.warning(
@@ -166,7 +167,7 @@ class Worker:
                     next_check = time.monotonic() + settings.check_interval
                     self._retry_stalled(conn)
             except Exception as error:  # noqa: BLE001 - the database may be restarting
-                self._lost("keep", error)
+                self.lost("keep", error)
 
     def _retry_stalled(self, conn: Any) -> None:
         seconds = self.settings.stalled_after
@@ -177,7 +178,9 @@ class Worker:
 
     # -- connections -------------------------------------------------------------------------
 
-    def _connect(self, name: str) -> Any:
+    def connection(self, name: str) -> Any:
+        """The autocommit psycopg connection of the worker's thread ``name`` (``jobs``,
+        ``listen``, ``keep``), opened on first use and again after :meth:`lost`."""
         conn = self._conns.get(name)
         if conn is None or conn.closed:
             import psycopg
@@ -185,13 +188,33 @@ class Worker:
             conn = self._conns[name] = psycopg.connect(self.queue.dsn, autocommit=True)
         return conn
 
-    def _lost(self, name: str, error: BaseException) -> None:
-        level = logging.WARNING if is_connection_error(error) else logging.ERROR
-        log.log(level, "%s: database error (%s); again in %.1fs", name, error, RESTART_DELAY)
+    def lost(self, name: str, error: BaseException, *, through_stop: bool = False) -> None:
+        """Log the error of thread ``name`` (the database's first line only: SQLAlchemy's
+        messages quote parameters, users' texts among them), drop its connection and wait
+        ``RESTART_DELAY`` before it tries again; a stop cuts the wait short, unless
+        ``through_stop`` (the job loop: it still has jobs to record)."""
+        if is_connection_error(error):
+            log.warning(
+                "%s: database connection lost (%s); again in %.1fs",
+                name,
+                describe(error),
+                RESTART_DELAY,
+            )
+        else:
+            log.error(
+                "%s: unexpected error (%s); again in %.1fs",
+                name,
+                describe(error),
+                RESTART_DELAY,
+                exc_info=error,  # its statements bind ids, never users' texts
+            )
         conn = self._conns.pop(name, None)
         if conn is not None:
             conn.close()
-        self.stopping.wait(RESTART_DELAY)
+        if through_stop:
+            time.sleep(RESTART_DELAY)
+        else:
+            self.stopping.wait(RESTART_DELAY)
 
     # -- the process -------------------------------------------------------------------------
 
@@ -221,10 +244,10 @@ class Worker:
 
     def _unregister(self) -> None:
         try:
-            self._connect("keep").execute(jobs.UNREGISTER, {"worker": self.worker_id})
+            self.connection("keep").execute(jobs.UNREGISTER, {"worker": self.worker_id})
         except Exception as error:  # noqa: BLE001 - its row goes when pruned as stalled
             log.warning("could not unregister worker %s: %s", self.worker_id, error)
-        for conn in self._conns.values():
+        for conn in list(self._conns.values()):
             conn.close()
         self._conns.clear()
 
