@@ -20,6 +20,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -153,11 +154,8 @@ def send_reply_with_retry(
     messenger: Messenger, platform_id: str, reply: Reply, policy: RetryPolicy
 ) -> None:
     """Render ``reply`` and send its payloads in order, each retried on its own."""
-    if _running(policy) is not None:
-        for payload in messenger.render(platform_id, reply):
-            send_with_retry(messenger, platform_id, payload, policy)
-        return
-    with turn_deadline(policy):
+    scope = nullcontext() if _running(policy) is not None else turn_deadline(policy)
+    with scope:
         for payload in messenger.render(platform_id, reply):
             send_with_retry(messenger, platform_id, payload, policy)
 

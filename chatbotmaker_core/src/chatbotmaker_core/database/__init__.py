@@ -128,11 +128,11 @@ class Database:
         """
         return self._session.get()
 
-    def turn_session(self, conn: Connection | Callable[[], Connection]) -> TurnSessionScope:
-        """``with database.turn_session(conn) as session``: an ORM session joined to the
-        turn's connection and transaction; ``conn`` may be a callable giving that connection
-        when the session first needs one (``turnconn.py``)."""
-        return TurnSessionScope(self._session, conn)
+    def turn_session(self, connect: Callable[[], Connection]) -> TurnSessionScope:
+        """``with database.turn_session(connect) as session``: an ORM session joined to the
+        turn's connection and transaction, which ``connect`` gives when the session first
+        needs it (``turnconn.py``)."""
+        return TurnSessionScope(self._session, connect)
 
     # -- the 0.0.13 API, for scripts that manage their own session --------------------------
 
@@ -200,21 +200,16 @@ class TurnSessionScope:
     A class rather than a ``@contextmanager`` generator: entered on every turn.
     """
 
-    __slots__ = ("_current", "_conn", "_session", "_token")
+    __slots__ = ("_current", "_connect", "_session", "_token")
 
     def __init__(
-        self, current: ContextVar[Session | None], conn: Connection | Callable[[], Connection]
+        self, current: ContextVar[Session | None], connect: Callable[[], Connection]
     ) -> None:
         self._current = current
-        self._conn = conn
+        self._connect = connect
 
     def __enter__(self) -> Session:
-        conn = self._conn
-        if isinstance(conn, Connection):
-            session = Session(bind=conn, autoflush=True, expire_on_commit=False)
-        else:
-            session = TurnSession(conn)
-        self._session = session
+        session = self._session = TurnSession(self._connect)
         self._token = self._current.set(session)
         return session
 
