@@ -104,7 +104,8 @@ def chaos(
             elif fault == "restart-postgres":
                 servers.postgres.restart()
             elif fault == "graph-fail":
-                graph.fail_for(rng.uniform(0.5, 2.0))
+                # up to longer than a reply's send retries: its delivery job sends it again
+                graph.fail_for(rng.uniform(0.5, 6.0))
             elif fault == "graph-stall":
                 graph.stall_for(rng.uniform(0.5, 2.0), delay=rng.uniform(0.5, 3.0))
         except Exception as error:  # noqa: BLE001 - reported, counted, and the run goes on
@@ -229,6 +230,7 @@ def run(
         "posted_seconds": round(posted, 1),
         "faults": dict(faults),
         **verdict,
+        "replies_sent_again": servers.replies_sent_again(),
         "web_restarts": servers.web_restarts,
         "problems": problems,
         "ok": not problems,

@@ -192,13 +192,15 @@ class Servers:
 
     def __enter__(self) -> Servers:
         cli = [PYTHON, "-m", "chatbotmaker_core.cli"]
-        subprocess.run(
+        made = subprocess.run(
             [*cli, "init-db", str(self.config)],
             env=self.env,
-            check=True,
             cwd=Path(__file__).resolve().parent.parent,
             capture_output=True,
+            text=True,
         )
+        if made.returncode != 0:
+            raise RuntimeError(f"chatbotmaker init-db failed:\n{made.stderr[-3000:]}")
         self._start_web()
         self.revive()
         wait_healthy(self.port, self.web, time.monotonic() + 60)
@@ -280,6 +282,14 @@ class Servers:
             )
         finally:
             engine.dispose()
+
+    def replies_sent_again(self) -> int:
+        """How many deliveries met a Graph API failure that outlasted their send retries and
+        left their replies to the delivery job (the queue workers' logs say each once)."""
+        return sum(
+            path.read_text(errors="replace").count("its delivery job tries again")
+            for path in self.workdir.glob("worker-*.log")
+        )
 
     def diagnostics(self) -> str:
         """The jobs by status and the tails of PostgreSQL's, gunicorn's and the queue workers'

@@ -252,15 +252,26 @@ class Bot:
             result.sent = self.deliver(message.user_id, result.replies, channel)
         return result
 
-    def deliver(self, platform_id: str, replies: list[Reply], channel: str | None = None) -> int:
+    def deliver(
+        self,
+        platform_id: str,
+        replies: list[Reply],
+        channel: str | None = None,
+        *,
+        later: bool = False,
+    ) -> int:
         """Send ``replies`` to ``platform_id`` in order through ``channel``'s messenger (None:
         the default), retrying within ``[bot] send_*``; returns how many were sent (a failure
-        is logged and recorded, never raised)."""
+        is logged and recorded, never raised). ``later`` (a queued delivery job, which runs
+        again): a failure that may pass with time raises
+        :class:`~chatbotmaker_core.delivery.RepliesPending` instead of being recorded."""
         messenger = self.messengers.get(channel or self.default_channel)
         if messenger is None:
             assert channel is not None
             raise unknown_channel(channel, self.messengers)
-        return deliver(messenger, self.database, platform_id, replies, self.retry_policy)
+        return deliver(
+            messenger, self.database, platform_id, replies, self.retry_policy, later=later
+        )
 
     def send_message(
         self,

@@ -6,7 +6,9 @@ resumes at the part that failed, inline and in a queued delivery job alike.
 
 A permanent failure (or a transient one that outlasts the retry budget) stops delivery of that
 turn's remaining replies, so the user never receives them out of order, and is logged here,
-once, and recorded in ``chatbotmaker_delivery_failures``.
+once, and recorded in ``chatbotmaker_delivery_failures``. A queued delivery asks for
+``later=True``: a failure that may pass with time (a 5xx, a timeout, the deadline) then raises
+:class:`RepliesPending` instead, and its delivery job sends the rest again later.
 
 The send deadline is the turn's, not a reply's: :func:`turn_deadline` fixes the moment by which
 every Send API call of the turn (typing indicator, every reply, every retry) must be over, and
@@ -111,6 +113,23 @@ def _running(policy: RetryPolicy) -> float | None:
     return None
 
 
+class RepliesPending(Exception):
+    """:func:`deliver` with ``later=True`` stopped at a failure that may pass with time: the
+    first ``sent`` replies went out, the others are the caller's to send again (a queued
+    delivery job, retried). Nothing was recorded as a delivery failure."""
+
+    def __init__(self, sent: int, error: BaseException) -> None:
+        super().__init__(f"{sent} sent, then: {error}")
+        self.sent = sent
+        self.error = error
+
+
+def passes_with_time(error: BaseException) -> bool:
+    """Whether sending again later may succeed: a transient failure, or the send deadline
+    (the platform was slow, not refusing)."""
+    return isinstance(error, DeliveryError) and (error.transient or error.code == "deadline")
+
+
 def send_with_retry(
     messenger: Messenger, platform_id: str, payload: Any, policy: RetryPolicy
 ) -> None:
@@ -166,29 +185,44 @@ def deliver(
     platform_id: str,
     replies: Sequence[Reply],
     policy: RetryPolicy,
+    *,
+    later: bool = False,
 ) -> int:
     """Send ``replies`` in order, all within one send deadline; returns how many were sent.
 
     Once the deadline has passed, the replies left are not attempted: they are recorded as
     failed (``code = 'deadline'``) like those after a permanent failure. A reply half sent
-    (the first parts of a long text) is recorded as failed whole.
+    (the first parts of a long text) is recorded as failed whole. With ``later``, a failure
+    that :func:`passes_with_time` raises :class:`RepliesPending` instead of being recorded.
     """
     with turn_deadline(policy):
         for index, reply in enumerate(replies):
             try:
                 send_reply_with_retry(messenger, platform_id, reply, policy)
             except Exception as error:  # noqa: BLE001 - every failure is logged and recorded
+                left = len(replies) - index
+                if later and passes_with_time(error):
+                    log.warning(
+                        "could not deliver %d repl%s to user %s yet: %s; "
+                        "its delivery job tries again",
+                        left,
+                        "y" if left == 1 else "ies",
+                        platform_id,
+                        error,
+                    )
+                    observe_replies(index, 0)
+                    raise RepliesPending(index, error) from error
                 code = getattr(error, "code", None)
                 log.error(
                     "could not deliver %d repl%s to user %s: %s",
-                    len(replies) - index,
-                    "y" if len(replies) - index == 1 else "ies",
+                    left,
+                    "y" if left == 1 else "ies",
                     platform_id,
                     error,
                     exc_info=not isinstance(error, DeliveryError),
                 )
                 record_failures(database, platform_id, replies[index:], error, code)
-                observe_replies(index, len(replies) - index)
+                observe_replies(index, left)
                 return index
     observe_replies(len(replies), 0)
     return len(replies)

@@ -8,7 +8,9 @@ In a worker that job is the fallback, not the rule (``docs/decisions.md``, "Queu
 and chaos"): it is scheduled ``fallback_after`` seconds ahead, the worker sends the replies itself
 once the turn commits, and the statement that ends the worker's batch of jobs marks it succeeded
 with the turn's job. Only a worker that dies between the commit and that statement leaves the job
-to run, later, on another worker (replies at least once).
+to run, later, on another worker (replies at least once); and a delivery that met a failure that
+may pass (the Graph API failing for longer than the send retries) leaves it to run again, with
+the replies not sent yet, as often as a job may (``[bot] job_attempts``) before it is parked.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import make_url, text
 
 from ..database import CONNECT_TIMEOUT
+from ..delivery import RepliesPending
 from ..errors import ConfigError
 from ..message import Message, Reply
 from ..storable import UnstorableEvent, describe, is_permanent
@@ -52,8 +55,21 @@ def _procrastinate() -> Any:
 
 #: what a worker runs for a turn job: ``Bot.handle``
 Handle = Callable[[Message], Any]
-#: what a worker runs for a delivery job: send ``replies`` to the platform user, in order
-Deliver = Callable[[str, list[Reply], "str | None"], Any]
+
+
+class Deliver(Protocol):
+    """What a worker runs for a delivery job: send ``replies`` to the platform user, in order
+    (``Bot.deliver``); ``later=True`` raises :class:`RepliesPending` on a failure that may
+    pass with time, for the job to send the rest again."""
+
+    def __call__(
+        self,
+        platform_id: str,
+        replies: list[Reply],
+        channel: str | None = None,
+        *,
+        later: bool = False,
+    ) -> int: ...
 
 
 def conninfo(database: Database) -> str:
@@ -206,12 +222,12 @@ class Queue:
 
     # -- the worker side ---------------------------------------------------------------------
 
-    def run_job(self, task: str, args: dict[str, Any]) -> list[int]:
+    def run_job(self, job_id: int, task: str, args: dict[str, Any]) -> list[int]:
         """Run one job; the fallback delivery jobs whose replies it sent, to be settled."""
         if task == TURN_TASK:
             return self._run_turn(**args)
         if task == DELIVER_TASK:
-            self._run_delivery(**args)
+            self._run_delivery(job_id, **args)
             return []
         raise UnknownTask(f"no task {task!r} in this version of chatbotmaker; known: {TASKS}")
 
@@ -219,7 +235,10 @@ class Queue:
         """Run the turn, then deliver the replies it staged.
 
         Only once ``handle`` returned: its transactions committed. Should it raise, whatever
-        it staged and committed stays a (scheduled) delivery job."""
+        it staged and committed stays a (scheduled) delivery job. A delivery stopped by a
+        failure that may pass leaves its job to run after ``retry_wait`` seconds, with the
+        replies not sent yet, as a delivery job that failed once would; so do the user's later
+        jobs of this turn, which must not overtake it."""
         pending: list[tuple[int, str, list[Reply], str | None]] = []
         self._local.pending = pending
         try:
@@ -227,17 +246,55 @@ class Queue:
         finally:
             self._local.pending = None
         settled = []
+        stopped: set[str] = set()
         for job_id, platform_id, replies, channel in pending:
-            self._deliver(platform_id, replies, channel)
-            settled.append(job_id)
+            if platform_id in stopped:
+                self._keep_pending(job_id, replies, self.retry_wait)
+                continue
+            try:
+                self._deliver(platform_id, replies, channel, later=True)
+            except RepliesPending as stop:
+                stopped.add(platform_id)
+                self._keep_pending(job_id, replies[stop.sent :], self.retry_wait)
+            else:
+                settled.append(job_id)
         return settled
 
     # ``user_id``: the job's argument name, kept so jobs deferred before an upgrade still run
     # ``channel``: absent from jobs deferred before channels existed (the bot's default)
     def _run_delivery(
-        self, user_id: str, replies: list[dict[str, Any]], channel: str | None = None
+        self,
+        job_id: int,
+        user_id: str,
+        replies: list[dict[str, Any]],
+        channel: str | None = None,
     ) -> None:
-        self._deliver(user_id, replies_from_job(replies), channel)
+        """Send the job's replies; stopped by a failure that may pass, the job keeps those not
+        sent yet and raises, to be retried (parked as failed after its attempts)."""
+        sending = replies_from_job(replies)
+        try:
+            self._deliver(user_id, sending, channel, later=True)
+        except RepliesPending as stop:
+            if stop.sent:
+                self._keep_pending(job_id, sending[stop.sent :], 0.0)
+            raise
+
+    def _keep_pending(self, job_id: int, replies: list[Reply], delay: float) -> None:
+        """Leave ``replies`` in delivery job ``job_id`` (``jobs.KEEP_PENDING``). Should the
+        database refuse, the job keeps all its replies and its time: sent again, not lost."""
+        from psycopg.types.json import Jsonb
+
+        params = {"id": job_id, "replies": Jsonb(replies_to_job(replies)), "delay": delay}
+        try:
+            self._open_sync()
+            with self._pool.connection() as conn:
+                conn.execute(jobs.KEEP_PENDING, params)
+        except Exception as error:  # noqa: BLE001 - the job still holds every reply
+            log.warning(
+                "delivery job %d keeps all its replies (%s): some may go out twice",
+                job_id,
+                describe(error),
+            )
 
     def apply_schema(self) -> bool:
         """Create procrastinate's tables unless they exist; True when it created them."""

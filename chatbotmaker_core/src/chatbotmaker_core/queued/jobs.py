@@ -73,6 +73,16 @@ SUCCEED = (
     "OR (id = ANY(%(settled)s) AND status = 'todo')"
 )
 
+#: A delivery job whose replies met a failure that may pass (``delivery.RepliesPending``): it
+#: keeps only the replies not sent yet, and a fallback job (``todo``) is due in ``delay``
+#: seconds rather than at its fallback time; a running one is rescheduled by its RETRY.
+KEEP_PENDING = (
+    "UPDATE procrastinate_jobs SET args = jsonb_set(args, '{replies}', %(replies)s), "
+    "scheduled_at = CASE WHEN status = 'todo' "
+    "  THEN now() + make_interval(secs => %(delay)s::float) ELSE scheduled_at END "
+    "WHERE id = %(id)s AND status IN ('todo', 'doing')"
+)
+
 #: a failed run with attempts left: ``todo`` again, due in ``delay`` seconds
 RETRY = (
     "UPDATE procrastinate_jobs SET status = 'todo', attempts = attempts + %(counted)s, "

@@ -171,7 +171,7 @@ class JobLoop:
         started = time.perf_counter()
         ended = Outcomes()
         try:
-            settled = self.queue.run_job(task, jobs.job_arguments(args))
+            settled = self.queue.run_job(job_id, task, jobs.job_arguments(args))
         except Exception as error:  # noqa: BLE001 - every job ends with an outcome
             ended.others.append(self._failed(job_id, task, attempts, error))
         else:
