@@ -133,6 +133,31 @@ def test_redelivered_message_is_handled_once(client, graph, bot):
     assert graph.texts() == ["text:hello, world!"]
 
 
+@pytest.mark.parametrize(("turn_action", "lookups"), [("typing_on", 2), ("none", 0)])
+def test_a_redelivery_is_looked_up_before_the_turn_only_for_a_sender_action(
+    make_bot, graph, turn_action, lookups
+):
+    """The lookup spares a redelivery its typing indicator; with no sender action it would
+    only cost a round trip (the claim in the turn's transaction decides alone)."""
+    from sqlalchemy import event as sa_event
+
+    bot = make_bot(turn_action=turn_action)
+    seen = []
+
+    @sa_event.listens_for(bot.database.engine, "before_cursor_execute")
+    def record(conn, cursor, statement, *args):
+        if statement.lstrip().startswith("SELECT") and "handled_messages" in statement:
+            seen.append(statement)
+
+    client = create_app(bot).test_client()
+    body = sample_bytes("text")
+    assert post(client, body).status_code == 200
+    assert post(client, body).status_code == 200
+    assert graph.texts() == ["text:hello, world!"]
+    assert graph.actions() == (["typing_on"] if turn_action == "typing_on" else [])
+    assert len(seen) == lookups
+
+
 def test_redelivered_batch_only_handles_what_is_new(client, graph):
     post(client, batch([event("u1", "m.1", "a")]))
     post(client, batch([event("u1", "m.1", "a"), event("u1", "m.2", "b")]))

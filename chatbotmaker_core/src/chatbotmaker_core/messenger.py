@@ -59,6 +59,14 @@ class Messenger:
     #: whether the platform takes a message tag to send outside that window (Messenger)
     message_tags = False
 
+    @property
+    def acts_on_turn_start(self) -> bool:
+        """False when :meth:`turn_started` sends nothing for this messenger (its sender action
+        switched off, e.g. ``turn_action = "none"``): a turn then skips looking up whether a
+        message was handled before it, a database round trip that only spares a redelivered
+        message its typing indicator."""
+        return True
+
     def turn_started(self, user_id: str) -> None:
         """Called once before a message's handlers run: the seen mark and typing indicator.
 

@@ -31,11 +31,13 @@ log = logging.getLogger(__name__)
 
 
 def makes_sender_actions(messenger: Messenger) -> bool:
-    """False when ``turn_started`` is the base one calling the base (no-op) ``mark_seen``."""
+    """False when ``turn_started`` is the base one calling the base (no-op) ``mark_seen``, or
+    the messenger says it does nothing (``Messenger.acts_on_turn_start``)."""
     kind = type(messenger)
-    return kind.turn_started is not Messenger.turn_started or kind.mark_seen is not (
+    overridden = kind.turn_started is not Messenger.turn_started or kind.mark_seen is not (
         Messenger.mark_seen
     )
+    return overridden and messenger.acts_on_turn_start
 
 
 def started(messenger: Messenger, message: Message) -> None:

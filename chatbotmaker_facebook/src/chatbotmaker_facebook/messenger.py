@@ -117,6 +117,10 @@ class FacebookMessenger(MetaMessenger):
     def mark_writing(self, user_id: str, on: bool) -> None:
         self.sender_action(user_id, "typing_on" if on else "typing_off")
 
+    @property
+    def acts_on_turn_start(self) -> bool:
+        return self.turn_action != "none"
+
     def turn_started(self, user_id: str) -> None:
         """One sender action per incoming message (``turn_action``), never two."""
         if self.turn_action != "none":

@@ -121,6 +121,10 @@ class WhatsAppMessenger(MetaMessenger):
         except DeliveryError as error:
             log.warning("read receipt for user %s failed: %s", user_id, error)
 
+    @property
+    def acts_on_turn_start(self) -> bool:
+        return self.turn_action == "mark_seen"
+
     def turn_started(self, user_id: str, message: Message | None = None) -> None:
         """The read receipt of the turn's ``message`` (core passes it as ``message=``)."""
         if self.turn_action == "mark_seen":
