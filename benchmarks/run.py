@@ -8,7 +8,8 @@
 
 The benchmarks run one after the other, each in a process of its own, so none of them
 disturbs another: ``turns.py`` (in-process turns against 0.0.13 and raw SQL), ``webhook_load.py``
-(gunicorn end to end, bare Flask / hand-written / inline / queued with 1, 2, 4 workers), the
+(gunicorn end to end, bare Flask / hand-written / inline / queued with 1, 2, 4 workers, in
+``WEBHOOK_ROUNDS`` rounds whose order rotates, the ratios being medians of the rounds'), the
 same again paced (``webhook_rate``: inline-pg and queued-2 offered a steady 40 events/s, for
 reply latency below capacity) and ``footprint.py`` (memory over 100k turns, start-up). Each
 writes its own JSON into the run's folder
@@ -51,7 +52,14 @@ RATE = 40
 FIXED_ARGS = {
     "webhook_rate": ["--rate", str(RATE), "--scenarios", "inline-pg,queued-2"],
 }
-FULL_ARGS = {"webhook_rate": ["--users", "40", "--messages", "10"]}
+#: rounds of the webhook scenarios: one run of each differed by up to 1.8x from the next on
+#: this machine (inline-pg 455 to 836 events/s in an afternoon), so a ratio of two runs could
+#: meet or miss a target by chance; three rounds side by side take about 2.5 minutes
+WEBHOOK_ROUNDS = 3
+FULL_ARGS = {
+    "webhook": ["--rounds", str(WEBHOOK_ROUNDS)],
+    "webhook_rate": ["--users", "40", "--messages", "10"],
+}
 
 
 def run_one(name: str, folder: Path, quick: bool, extra: str) -> dict[str, Any]:

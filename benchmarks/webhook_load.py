@@ -40,6 +40,7 @@ import argparse
 import json
 import shlex
 import signal
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -82,6 +83,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--turn-action", choices=("none", "typing_on", "mark_seen"), help="[messenger] option"
     )
     parser.add_argument("--timeout", type=float, help="seconds per scenario for the load")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every scenario this many times, the order rotating each round; a scenario's "
+        "figures are its median round's, a ratio the median of the rounds' ratios (1)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON ({RESULTS})")
     parser.add_argument("--keep", action="store_true", help="keep the work folder and its logs")
     return parser.parse_args(argv)
@@ -97,18 +105,42 @@ def _install_signal_handlers() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _ratios(results: list[dict[str, Any]]) -> None:
+def _ratios(runs: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
     """Each scenario's throughput over bare Flask's (the web stack's ceiling, informative) and
-    over the hand-written contender's on the same database (the framework's cost)."""
-    ran = {r["scenario"]: r for r in results if r["ok"] and r.get("throughput_eps")}
-    for r in results:
-        if not r.get("throughput_eps"):
-            continue
-        database = "sqlite" if r["setup"].get("database") == "sqlite" else "pg"
-        for key, name in (("bare", "bare"), ("handwritten", f"handwritten-{database}")):
-            other = ran.get(name)
-            if other is not None and other is not r and r["setup"]["mode"] != "bare":
-                r[f"throughput_vs_{key}"] = round(r["throughput_eps"] / other["throughput_eps"], 3)
+    over the hand-written contender's on the same database (the framework's cost), and queued
+    over inline: the median of the rounds' ratios (rounds ran side by side), keyed ``a/b``."""
+    pairs = []
+    for name in runs:
+        database = "sqlite" if name.endswith("-sqlite") else "pg"
+        if name.startswith("inline-") or name.startswith("queued-"):
+            pairs += [(name, "bare"), (name, f"handwritten-{database}")]
+        if name.startswith("queued-"):
+            pairs.append((name, "inline-pg"))
+    found = {}
+    for a, b in pairs:
+        rounds = [
+            x["throughput_eps"] / y["throughput_eps"]
+            for x, y in zip(runs.get(a, []), runs.get(b, []), strict=False)
+            if x["ok"] and y["ok"] and x.get("throughput_eps") and y.get("throughput_eps")
+        ]
+        if rounds:
+            found[f"{a}/{b}"] = round(statistics.median(rounds), 3)
+    return found
+
+
+def _median_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """A scenario's result: its median round by throughput, with every round's throughput
+    (``rounds_eps``, in round order) and every round's problems; ok when all were."""
+    if len(rounds) == 1:
+        return rounds[0]
+    timed = sorted(
+        (r for r in rounds if r.get("throughput_eps")), key=lambda r: r["throughput_eps"]
+    )
+    chosen = dict(timed[(len(timed) - 1) // 2] if timed else rounds[0])
+    chosen["rounds_eps"] = [r.get("throughput_eps") for r in rounds]
+    chosen["problems"] = [f"round {r['round']}: {p}" for r in rounds for p in r["problems"]]
+    chosen["ok"] = all(r["ok"] for r in rounds)
+    return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,17 +182,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{machine.get('postgresql', '-')}; {load.users} users x {load.messages} messages "
             f"per scenario, {load.concurrency} lanes"
         )
-        for scenario in scenarios:
-            result = harness.run(scenario, load)
-            results.append(result)
-            status = "ok" if result["ok"] else "FAILED:\n" + "\n".join(result["problems"])
-            if result["log_errors"]:
-                status += f" ({len(result['log_errors'])} error lines logged, see the JSON)"
-            print(
-                f"  {scenario.name}: {result.get('throughput_eps', '-')} ev/s, "
-                f"{result['seconds']} s, {status}",
-                flush=True,
-            )
+        runs: dict[str, list[dict[str, Any]]] = {s.name: [] for s in scenarios}
+        for index in range(args.rounds):
+            turn = index % len(scenarios)  # each round starts one scenario later
+            for scenario in scenarios[turn:] + scenarios[:turn]:
+                result = harness.run(scenario, load, index + 1)
+                result["round"] = index + 1
+                runs[scenario.name].append(result)
+                status = "ok" if result["ok"] else "FAILED:\n" + "\n".join(result["problems"])
+                if result["log_errors"]:
+                    status += f" ({len(result['log_errors'])} error lines logged, see the JSON)"
+                print(
+                    f"  {scenario.name}{f' (round {index + 1})' if args.rounds > 1 else ''}: "
+                    f"{result.get('throughput_eps', '-')} ev/s, {result['seconds']} s, {status}",
+                    flush=True,
+                )
+        results = [_median_round(runs[s.name]) for s in scenarios]
         if harness.keep:
             print(f"logs and configs kept in {harness.workdir}")
         report = {
@@ -169,10 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "quick": args.quick,
             "machine": machine,
             "load": asdict(load),
+            "rounds": args.rounds,
             "results": results,
+            "ratios": _ratios(runs),
             "seconds": round(time.monotonic() - began, 1),
         }
-    _ratios(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print()

@@ -4,6 +4,8 @@ What `make bench` reports as met or missed comes from these rows, so they are te
 results shaped like the benchmarks' JSON.
 """
 
+from pathlib import Path
+
 from benchmarks import summary  # the repository root is on sys.path (pyproject's pythonpath)
 
 
@@ -131,3 +133,35 @@ def test_rate_pass_with_a_failed_check_is_missed():
 def test_markdown_marks_missed_targets():
     text = summary.markdown(summary.summarise({"turns": turns(9.9, 0.4, 1.0)}))
     assert "| **missed** |" in text and "| met |" in text
+
+
+def test_with_rounds_a_ratio_is_the_median_of_the_rounds_ratios():
+    data = webhook(300.0, [(50, 1.5), (80, 1.95), (70, 2.0)])  # 300 / 500: 0.60 of one round
+    data["rounds"] = 3
+    data["ratios"] = {"inline-sqlite/handwritten-sqlite": 0.55}
+    rows = {row["what"]: row for row in summary.summarise({"webhook": data})}
+    versus_hand = rows["webhook inline-sqlite / hand-written (events/s)"]
+    assert versus_hand["value"] == "0.55 (300 / 500)"
+    assert versus_hand["met"] is False
+    assert versus_hand["note"].endswith("median of 3 rounds' ratios")
+
+
+def test_the_load_test_pairs_rounds_and_reports_the_median_round(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from benchmarks import webhook_load  # imports load_bot, as the script does
+
+    def run(name, eps, round_, ok=True):
+        return {"scenario": name, "throughput_eps": eps, "ok": ok, "round": round_,
+                "problems": [] if ok else ["lost one"]}  # fmt: skip
+
+    runs = {
+        "handwritten-pg": [run("handwritten-pg", e, i + 1) for i, e in enumerate((1000, 800, 900))],
+        "inline-pg": [run("inline-pg", e, i + 1) for i, e in enumerate((700, 500, 400))],
+    }
+    # rounds 0.70, 0.625, 0.444: the median ratio, not that of the median throughputs (0.556)
+    assert webhook_load._ratios(runs)["inline-pg/handwritten-pg"] == 0.625
+    runs["inline-pg"][0] = run("inline-pg", 700, 1, ok=False)  # a failed round is not paired
+    assert webhook_load._ratios(runs)["inline-pg/handwritten-pg"] == 0.535
+    chosen = webhook_load._median_round(runs["inline-pg"])
+    assert (chosen["throughput_eps"], chosen["rounds_eps"]) == (500, [700, 500, 400])
+    assert chosen["ok"] is False and chosen["problems"] == ["round 1: lost one"]

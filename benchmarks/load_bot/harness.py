@@ -93,11 +93,12 @@ class Harness:
 
     # -- running a scenario -----------------------------------------------------------------
 
-    def run(self, scenario: Scenario, load: Load) -> dict[str, Any]:
-        """Start the scenario's servers, send the load, check, stop them; the result."""
+    def run(self, scenario: Scenario, load: Load, round_: int = 1) -> dict[str, Any]:
+        """Start the scenario's servers, send the load, check, stop them; the result.
+        A later ``round_`` of a scenario gets databases, configs and logs of its own."""
         assert self.graph is not None
         graph = self.graph
-        tag = scenario.name.replace("-", "_")
+        tag = scenario.name.replace("-", "_") + ("" if round_ == 1 else f"_r{round_}")
         secret = self.secrets["FACEBOOK_APP_SECRET"]
         started = time.monotonic()
         deadline = started + load.scenario_timeout + 60.0  # + start-up and warm-up
