@@ -341,10 +341,14 @@ def _webhook_table(webhook: dict[str, Any]) -> list[str]:
         return f"{value['p50']:,.0f} / {value['p99']:,.0f}"
 
     for name, r in found.items():
-        versus = f"{r['throughput_eps'] / bare:.2f}" if bare else "–"
+        versus = f"{paired_ratio(webhook, name, 'bare'):.2f}" if bare else "–"
         database = "sqlite" if (r.get("setup") or {}).get("database") == "sqlite" else "pg"
-        hand = found.get(f"handwritten-{database}", {}).get("throughput_eps")
-        by_hand = f"{r['throughput_eps'] / hand:.2f}" if hand and name != "bare" else "–"
+        hand_name = f"handwritten-{database}"
+        by_hand = (
+            f"{paired_ratio(webhook, name, hand_name):.2f}"
+            if hand_name in found and name not in ("bare", hand_name)
+            else "–"
+        )
         once = (
             "–"
             if name == "bare"
