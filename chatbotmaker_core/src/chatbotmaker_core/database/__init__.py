@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .driver import DriverStore, has_fast_path
+from .idle_ping import install as install_idle_ping
 from .models import (
     Models,
     add_relationship,
@@ -80,6 +81,7 @@ class Database:
             if known is None:
                 raise
             raise known from None
+        install_idle_ping(self.engine)  # psycopg: no round trip for a quiet pooled connection
         if self.engine.dialect.name == "sqlite":
             problem = sqlite_folder_error(url)
             if problem is not None:
