@@ -541,7 +541,6 @@ def test_poison_event_fails_after_bounded_retries_then_jobs_lists_and_retries_it
     for user, said in [("o1", "x1"), (poison, "hi"), ("o2", "y1"), ("o1", "x2"), ("o2", "y2")]:
         if user == poison:
             job = {"user_id": user, "text": said, "message_id": f"{user[:8]}-{said}"}
-            bot.queue._open_sync()
             bot.queue._defer(TURN_TASK, user_lock(user), message=job)
         else:
             bot.receive(Message(user, said, message_id=f"{user[:8]}-{said}"))

@@ -78,7 +78,6 @@ def test_poison_event_fails_after_bounded_retries_and_can_be_retried(pg_url, tmp
     # A user id longer than users.fb_id: no turn can take it. Message() refuses to make one
     # now, so it is queued as a raw job, as an older release could have left it.
     poison = "x" * 300
-    bot.queue._open_sync()
     bot.queue._defer(
         TURN_TASK, user_lock(poison), message={"user_id": poison, "text": "hi", "message_id": "p1"}
     )

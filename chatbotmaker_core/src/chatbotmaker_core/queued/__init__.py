@@ -136,7 +136,6 @@ class Queue:
         (the database is down) may pass, and the webhook then asks for a redelivery.
         """
         job = message_to_job(message)
-        self._open_sync()
         for attempt in (1, 2):
             try:
                 return self._defer(TURN_TASK, user_lock(job["user_id"]), message=job)
@@ -190,35 +189,26 @@ class Queue:
         if pending is not None and fallback:
             pending.append((job_id, platform_id, replies, channel))
 
-    def _defer(
-        self,
-        task: str,
-        lock: str,
-        priority: int = 0,
-        connection: Any = None,
-        schedule_in: float = 0.0,
-        **kwargs: Any,
-    ) -> int:
-        """Insert one job (``kwargs`` are its arguments), on ``connection`` or the pool's."""
+    def _defer(self, task: str, lock: str, **kwargs: Any) -> int:
+        """Insert one job due now (``kwargs`` are its arguments) on a pooled connection."""
         from psycopg.types.json import Jsonb
 
         params = {
             "queue": QUEUE,
             "task": task,
-            "priority": priority,
+            "priority": 0,
             "lock": lock,
             "args": Jsonb(kwargs),
-            "delay": schedule_in,
+            "delay": 0.0,
         }
-        if connection is not None:
-            return int(connection.execute(jobs.INSERT, params).fetchone()[0])
-        self._open_sync()
-        with self._pool.connection() as conn:
+        with self._pooled().connection() as conn:
             return int(conn.execute(jobs.INSERT, params).fetchone()[0])
 
-    def _open_sync(self) -> None:
+    def _pooled(self) -> Any:
+        """The pool of autocommit connections the webhook defers on, opened on first use."""
         if self._pool is None:
             self._pool = unchecked_pool(self.dsn, max_size=8, timeout=10)
+        return self._pool
 
     # -- the worker side ---------------------------------------------------------------------
 
@@ -286,8 +276,7 @@ class Queue:
 
         params = {"id": job_id, "replies": Jsonb(replies_to_job(replies)), "delay": delay}
         try:
-            self._open_sync()
-            with self._pool.connection() as conn:
+            with self._pooled().connection() as conn:
                 conn.execute(jobs.KEEP_PENDING, params)
         except Exception as error:  # noqa: BLE001 - the job still holds every reply
             log.warning(
