@@ -201,12 +201,11 @@ def deliver(
                 send_reply_with_retry(messenger, platform_id, reply, policy)
             except Exception as error:  # noqa: BLE001 - every failure is logged and recorded
                 left = len(replies) - index
+                unsent = f"{left} repl{'y' if left == 1 else 'ies'}"
                 if later and passes_with_time(error):
                     log.warning(
-                        "could not deliver %d repl%s to user %s yet: %s; "
-                        "its delivery job tries again",
-                        left,
-                        "y" if left == 1 else "ies",
+                        "could not deliver %s to user %s yet: %s; its delivery job tries again",
+                        unsent,
                         platform_id,
                         error,
                     )
@@ -214,9 +213,8 @@ def deliver(
                     raise RepliesPending(index, error) from error
                 code = getattr(error, "code", None)
                 log.error(
-                    "could not deliver %d repl%s to user %s: %s",
-                    left,
-                    "y" if left == 1 else "ies",
+                    "could not deliver %s to user %s: %s",
+                    unsent,
                     platform_id,
                     error,
                     exc_info=not isinstance(error, DeliveryError),
