@@ -123,7 +123,7 @@ class FacebookMessenger(MetaMessenger):
 
     def turn_started(self, user_id: str) -> None:
         """One sender action per incoming message (``turn_action``), never two."""
-        if self.turn_action != "none":
+        if self.acts_on_turn_start:
             self.sender_action(user_id, self.turn_action)
 
     # -- the Messenger Profile ----------------------------------------------------------------

@@ -127,7 +127,7 @@ class WhatsAppMessenger(MetaMessenger):
 
     def turn_started(self, user_id: str, message: Message | None = None) -> None:
         """The read receipt of the turn's ``message`` (core passes it as ``message=``)."""
-        if self.turn_action == "mark_seen":
+        if self.acts_on_turn_start:
             self.mark_seen(user_id, message.message_id if message is not None else None)
 
     # -- receiving ------------------------------------------------------------------------
