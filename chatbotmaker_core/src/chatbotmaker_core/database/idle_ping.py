@@ -31,7 +31,7 @@ def install(engine: Engine) -> None:
     # ``_pre_ping``: whether the pool pings at all (``pool_pre_ping``), as SQLAlchemy keeps it
     if dialect.driver != "psycopg" or not getattr(engine.pool, "_pre_ping", False):
         return
-    engine.dialect.do_ping = quiet_or(dialect.do_ping)  # type: ignore[method-assign,assignment]
+    dialect.do_ping = quiet_or(dialect.do_ping)  # type: ignore[method-assign,assignment]
 
 
 def quiet_or(ping: Callable[[Any], bool]) -> Callable[[Any], bool]:
